@@ -1,0 +1,512 @@
+//! API catalogs: the endpoints an integration's API offers, so that the validator can check a
+//! playbook's calls (RP006 unknown endpoint, RP007 missing required parameter), complete paths,
+//! show hover, and document which endpoints a playbook calls and whether they change anything.
+//!
+//! A catalog is read from an OpenAPI 3 JSON document: one of the built-in documents embedded
+//! below, or the user's own, whose text the caller reads (this crate does no I/O). Only what
+//! validation needs is kept: method, path template, parameters, top-level body fields.
+//!
+//! How a call is matched (the runtime resolves the request path the same way, see
+//! [`resolve_request_path`]):
+//! 1. The request path is relative to the profile's `base_url`; when it already starts with the
+//!    base URL's path, that prefix is not repeated.
+//! 2. The full path is read against the catalog's server path (`servers[0].url`): a Graph profile
+//!    with base `https://graph.microsoft.com` calling `/v1.0/users/x` and one with base
+//!    `https://graph.microsoft.com/v1.0` calling `/users/x` both reach the catalog's
+//!    `/users/{user-id}`. When the base URL is not under the server path at all (a proxy, another
+//!    API version), the request path alone is matched, less a leading server path.
+//! 3. Segment by segment: a template `{param}` takes any segment; a literal template segment takes
+//!    an equal literal (case-sensitive) or an f-string hole. When several endpoints fit, the one
+//!    with the most literal-to-literal agreements wins (`/users/delta` over `/users/{user-id}`
+//!    for the literal `delta`), then the one that needed the fewest holes to stand in for literal
+//!    text (`/users/{user-id}` over `/users/delta` for `f"/users/{x}"`).
+//! 4. AWS Query APIs send every action to `/`: an endpoint with an `action` matches only a call
+//!    whose `Action` is the same. A call whose action is unknown (not a literal) is
+//!    [`Lookup::Ambiguous`], not an unknown endpoint.
+
+mod openapi;
+mod path;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::OnceLock;
+
+pub use openapi::CatalogError;
+pub use path::{PathPart, PathPattern, Segment, resolve_request_path};
+use path::{
+    looks_like_placeholder, match_template, parse_template, path_distance, text_distance,
+    trim_trailing_slash,
+};
+
+/// The HTTP methods a playbook's integration client offers (`get`, `post`, `put`, `patch`,
+/// `delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub const ALL: [HttpMethod; 5] = [
+        HttpMethod::Get,
+        HttpMethod::Post,
+        HttpMethod::Put,
+        HttpMethod::Patch,
+        HttpMethod::Delete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+
+    /// `"get"`, `"GET"`, `"Get"`… (the client's method names are lower case, documents' upper).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|method| method.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Whether requests with this method change state by HTTP's convention. An endpoint can know
+    /// better (a search sent with POST): see [`Endpoint::mutating`].
+    pub fn is_mutating(self) -> bool {
+        !matches!(self, HttpMethod::Get)
+    }
+}
+
+impl fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The endpoints of one API.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiCatalog {
+    /// What the profile's `api` names: a built-in catalog's name, or the caller's name for a
+    /// user document (its path, say).
+    pub name: String,
+    /// `info.title` of the document (the name when it has none).
+    pub title: String,
+    /// The path part of `servers[0].url`, without a trailing slash: `"/api/v3"`; `""` when none.
+    pub server_path: String,
+    /// Sorted by path, then action, then method.
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// One operation of the API.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Endpoint {
+    pub method: HttpMethod,
+    /// Path template relative to the catalog's server: `/urls/{id}`; `/` for an AWS Query action.
+    pub path: String,
+    /// The AWS Query `Action` this endpoint stands for (`ListUsers`), if any.
+    pub action: Option<String>,
+    /// One line: the operation's `summary` (else its description's first paragraph, else its
+    /// `operationId`).
+    pub summary: String,
+    /// The `{params}` of the path template, in order.
+    pub path_params: Vec<String>,
+    /// Query parameters (for an action, `Action` itself is left out).
+    pub query: Vec<Param>,
+    /// Top-level properties of the JSON or form body.
+    pub body: Vec<Param>,
+    /// The document marks the request body as required.
+    pub body_required: bool,
+    /// Whether a call changes something, for dry runs and the docs: the operation's
+    /// `x-riposte-mutating` when it has one (a read sent with POST, like Slack's
+    /// `conversations.list`), else for an AWS action whether it is not a `List*`, `Get*` or
+    /// `Describe*` one, else the method's convention.
+    pub mutating: bool,
+}
+
+/// A query parameter or a body field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Param {
+    pub name: String,
+    pub required: bool,
+    /// One line from the document, possibly empty.
+    pub description: String,
+}
+
+/// Where a call's target was found, or why it was not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup<'a> {
+    Found(&'a Endpoint),
+    /// The call fits several endpoints equally well, so which one it reaches is not known
+    /// statically: `f"/{kind}/{id}"`, or an AWS Query call whose `Action` is not a literal.
+    /// Neither an unknown endpoint nor grounds for a missing-parameter report.
+    Ambiguous { candidates: Vec<&'a Endpoint> },
+    /// The path exists, but not with this method.
+    MethodNotAllowed { allowed: Vec<HttpMethod> },
+    /// No endpoint fits; `suggestion` is the closest one when it is close enough to be a slip.
+    NotFound { suggestion: Option<&'a Endpoint> },
+}
+
+/// Where a parameter goes in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamLocation {
+    Path,
+    Query,
+    Body,
+}
+
+impl fmt::Display for ParamLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParamLocation::Path => "path",
+            ParamLocation::Query => "query",
+            ParamLocation::Body => "body",
+        })
+    }
+}
+
+/// A required parameter a call does not give.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MissingParam {
+    pub name: String,
+    pub location: ParamLocation,
+    /// The path segment still holds a literal `{…}`: the string was probably meant to be an
+    /// f-string, and the message should say to add the `f` prefix.
+    pub forgotten_f_string: bool,
+}
+
+struct Builtin {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    document: &'static str,
+}
+
+const BUILTINS: [Builtin; 6] = [
+    Builtin {
+        name: "microsoft-graph",
+        aliases: &["graph"],
+        document: include_str!("../../catalogs/microsoft-graph.json"),
+    },
+    Builtin {
+        name: "virustotal",
+        aliases: &[],
+        document: include_str!("../../catalogs/virustotal.json"),
+    },
+    Builtin {
+        name: "jira-cloud",
+        aliases: &["jira"],
+        document: include_str!("../../catalogs/jira-cloud.json"),
+    },
+    Builtin {
+        name: "servicenow-table",
+        aliases: &["servicenow"],
+        document: include_str!("../../catalogs/servicenow-table.json"),
+    },
+    Builtin {
+        name: "slack",
+        aliases: &[],
+        document: include_str!("../../catalogs/slack.json"),
+    },
+    Builtin {
+        name: "aws-iam",
+        aliases: &[],
+        document: include_str!("../../catalogs/aws-iam.json"),
+    },
+];
+
+const BUILTIN_NAMES: [&str; 6] = [
+    BUILTINS[0].name,
+    BUILTINS[1].name,
+    BUILTINS[2].name,
+    BUILTINS[3].name,
+    BUILTINS[4].name,
+    BUILTINS[5].name,
+];
+
+/// Each built-in is parsed on first use, once per process.
+static PARSED: [OnceLock<Option<ApiCatalog>>; 6] = [const { OnceLock::new() }; 6];
+
+/// A near-miss costs less than this to be offered as "did you mean": about one wrong segment.
+const SUGGESTION_THRESHOLD: f64 = 1.0;
+/// Extra cost of suggesting an endpoint with another method than the call's.
+const OTHER_METHOD_COST: f64 = 0.5;
+/// Action names are whole identifiers, so a relative spelling distance of 0.4 is as far as a
+/// slip goes.
+const ACTION_DISTANCE_WEIGHT: f64 = 2.5;
+
+impl ApiCatalog {
+    /// A built-in catalog by name or alias, case-insensitive: `microsoft-graph` (`graph`),
+    /// `virustotal`, `jira-cloud` (`jira`), `servicenow-table` (`servicenow`), `slack`, `aws-iam`.
+    pub fn builtin(name: &str) -> Option<&'static ApiCatalog> {
+        let name = name.trim();
+        let index = BUILTINS.iter().position(|builtin| {
+            builtin.name.eq_ignore_ascii_case(name)
+                || builtin.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+        })?;
+        let builtin = &BUILTINS[index];
+        // The embedded documents are checked by the tests; a broken one reads as "no such
+        // catalog" rather than taking the language server down.
+        PARSED[index]
+            .get_or_init(|| openapi::parse(builtin.name, builtin.document).ok())
+            .as_ref()
+    }
+
+    /// The canonical names of the built-in catalogs (aliases left out).
+    pub fn builtin_names() -> &'static [&'static str] {
+        &BUILTIN_NAMES
+    }
+
+    /// Reads an OpenAPI 3.0 or 3.1 document in JSON. `name` is what the catalog is called in
+    /// messages (the profile's `api` value, say).
+    pub fn from_openapi(name: &str, text: &str) -> Result<ApiCatalog, CatalogError> {
+        openapi::parse(name, text)
+    }
+
+    /// Whether the API is an AWS-style Query API, where the `Action` parameter picks the operation.
+    pub fn is_action_based(&self) -> bool {
+        self.endpoints.iter().any(|e| e.action.is_some())
+    }
+
+    /// The endpoints a call with this method can reach, in catalog order (for completion).
+    pub fn endpoints_for(&self, method: HttpMethod) -> impl Iterator<Item = &Endpoint> {
+        self.endpoints.iter().filter(move |e| e.method == method)
+    }
+
+    /// Finds the endpoint a call targets. `path` is the request path as the playbook wrote it;
+    /// `base_path` is the path part of the profile's `base_url` (`"/api/v3"`, or `""`); `action`
+    /// is the literal `Action` from the call's `params`/`data`, when there is one (an `Action=`
+    /// in the path's own query string is used otherwise). See the module documentation for the
+    /// matching rule.
+    pub fn lookup(
+        &self,
+        method: HttpMethod,
+        path: &PathPattern,
+        base_path: &str,
+        action: Option<&str>,
+    ) -> Lookup<'_> {
+        let action = action.or_else(|| path.query_value("Action"));
+        let readings = path.catalog_relative(base_path, &self.server_path);
+        for reading in &readings {
+            if let Some(found) = self.lookup_reading(method, reading, action) {
+                return found;
+            }
+        }
+        Lookup::NotFound {
+            suggestion: self.suggest(method, &readings, action),
+        }
+    }
+
+    fn lookup_reading(
+        &self,
+        method: HttpMethod,
+        call: &[Segment],
+        action: Option<&str>,
+    ) -> Option<Lookup<'_>> {
+        let mut fits = Vec::new();
+        let mut needs_action = Vec::new();
+        let mut allowed = BTreeSet::new();
+        for endpoint in &self.endpoints {
+            let Some(score) = match_template(&parse_template(&endpoint.path), call) else {
+                continue;
+            };
+            let action_unknown = match (endpoint.action.as_deref(), action) {
+                (Some(want), Some(given)) if want != given => continue,
+                (Some(_), None) => true,
+                _ => false,
+            };
+            if endpoint.method != method {
+                allowed.insert(endpoint.method);
+            } else if action_unknown {
+                needs_action.push(endpoint);
+            } else {
+                fits.push((endpoint, score));
+            }
+        }
+        if let Some(best) = fits.iter().map(|(_, score)| *score).max() {
+            let mut top: Vec<&Endpoint> = fits
+                .into_iter()
+                .filter(|(_, score)| *score == best)
+                .map(|(endpoint, _)| endpoint)
+                .collect();
+            return Some(if top.len() == 1 {
+                Lookup::Found(top.remove(0))
+            } else {
+                Lookup::Ambiguous { candidates: top }
+            });
+        }
+        if !needs_action.is_empty() {
+            return Some(Lookup::Ambiguous {
+                candidates: needs_action,
+            });
+        }
+        if !allowed.is_empty() {
+            return Some(Lookup::MethodNotAllowed {
+                allowed: allowed.into_iter().collect(),
+            });
+        }
+        None
+    }
+
+    fn suggest(
+        &self,
+        method: HttpMethod,
+        readings: &[Vec<Segment>],
+        action: Option<&str>,
+    ) -> Option<&Endpoint> {
+        let mut best: Option<(f64, &Endpoint)> = None;
+        for endpoint in &self.endpoints {
+            let action_cost = match (endpoint.action.as_deref(), action) {
+                (Some(want), Some(given)) => text_distance(want, given) * ACTION_DISTANCE_WEIGHT,
+                // Without an action there is nothing to compare an action endpoint with.
+                (Some(_), None) => continue,
+                (None, _) => 0.0,
+            };
+            let template = parse_template(&endpoint.path);
+            let path_cost = readings
+                .iter()
+                .map(|reading| path_distance(&template, reading))
+                .fold(f64::INFINITY, f64::min);
+            let method_cost = if endpoint.method == method {
+                0.0
+            } else {
+                OTHER_METHOD_COST
+            };
+            let cost = path_cost + action_cost + method_cost;
+            if cost <= SUGGESTION_THRESHOLD && best.is_none_or(|(best_cost, _)| cost < best_cost) {
+                best = Some((cost, endpoint));
+            }
+        }
+        best.map(|(_, endpoint)| endpoint)
+    }
+}
+
+impl Endpoint {
+    /// `POST /users/{user-id}/sendMail`, or `POST / Action=UpdateLoginProfile`.
+    pub fn label(&self) -> String {
+        match &self.action {
+            Some(action) => format!("{} {} Action={action}", self.method, self.path),
+            None => format!("{} {}", self.method, self.path),
+        }
+    }
+
+    /// Every parameter a call must give, path parameters first (for hover).
+    pub fn required_params(&self) -> Vec<(ParamLocation, &str)> {
+        let path = self
+            .path_params
+            .iter()
+            .map(|name| (ParamLocation::Path, name.as_str()));
+        let query = self
+            .query
+            .iter()
+            .filter(|p| p.required)
+            .map(|p| (ParamLocation::Query, p.name.as_str()));
+        let body = self
+            .body
+            .iter()
+            .filter(|p| p.required)
+            .map(|p| (ParamLocation::Body, p.name.as_str()));
+        path.chain(query).chain(body).collect()
+    }
+
+    /// The required parameters a call to this endpoint leaves out (RP007).
+    ///
+    /// `path` is the call's path as written (the template is lined up with its last segments, so
+    /// a base-path prefix does not matter). `given_query`/`given_body` are the keys of the
+    /// `params=` and `json=`/`data=` dicts: `Some(&[])` when the argument is absent, `None` when
+    /// it is not a literal dict, in which case nothing that could be in it is reported. For an
+    /// AWS action, parameters may come either way, so query and body keys are pooled, and a
+    /// flattened key (`Tags.member.1.Key`) gives its parameter (`Tags`).
+    ///
+    /// A path parameter is missing when its segment is empty (`/users//messages`) or still holds
+    /// a literal `{…}` (`"/users/{upn}"` without the `f` prefix: `forgotten_f_string`).
+    pub fn missing_required(
+        &self,
+        path: &PathPattern,
+        given_query: Option<&[String]>,
+        given_body: Option<&[String]>,
+    ) -> Vec<MissingParam> {
+        let mut missing = Vec::new();
+        let mut report = |name: &str, location, forgotten_f_string| {
+            if !missing.iter().any(|m: &MissingParam| m.name == name) {
+                missing.push(MissingParam {
+                    name: name.to_owned(),
+                    location,
+                    forgotten_f_string,
+                });
+            }
+        };
+
+        let template = parse_template(&self.path);
+        let call = trim_trailing_slash(&path.segments);
+        if let Some(aligned) = call.len().checked_sub(template.len()).map(|skip| &call[skip..]) {
+            for (segment, given) in template.iter().zip(aligned) {
+                let forgotten = match given {
+                    Segment::Literal(text) if text.is_empty() => Some(false),
+                    Segment::Literal(text) if looks_like_placeholder(text) => Some(true),
+                    _ => None,
+                };
+                if let Some(forgotten) = forgotten {
+                    for name in segment.params() {
+                        report(name, ParamLocation::Path, forgotten);
+                    }
+                }
+            }
+        }
+
+        let in_path_query = |name: &str| path.query.iter().any(|(key, _)| key == name);
+        let required_query = self.query.iter().filter(|p| p.required);
+        let required_body = self.body.iter().filter(|p| p.required);
+        if self.action.is_some() {
+            let (Some(query), Some(body)) = (given_query, given_body) else {
+                return missing;
+            };
+            if path.opaque_query {
+                return missing;
+            }
+            let gives = |name: &str| {
+                in_path_query(name)
+                    || query.iter().chain(body).any(|key| {
+                        key == name
+                            || key
+                                .strip_prefix(name)
+                                .is_some_and(|rest| rest.starts_with('.'))
+                    })
+            };
+            for param in required_query {
+                if !gives(&param.name) {
+                    report(&param.name, ParamLocation::Query, false);
+                }
+            }
+            for param in required_body {
+                if !gives(&param.name) {
+                    report(&param.name, ParamLocation::Body, false);
+                }
+            }
+            return missing;
+        }
+
+        if let Some(query) = given_query
+            && !path.opaque_query
+        {
+            for param in required_query {
+                if !in_path_query(&param.name) && !query.contains(&param.name) {
+                    report(&param.name, ParamLocation::Query, false);
+                }
+            }
+        }
+        if let Some(body) = given_body {
+            for param in required_body {
+                if !body.contains(&param.name) {
+                    report(&param.name, ParamLocation::Body, false);
+                }
+            }
+        }
+        missing
+    }
+}
