@@ -5,6 +5,7 @@
 //! for `wasm32-unknown-unknown`: callers read files and hand the text in.
 
 
+pub mod alert;
 pub mod catalog;
 pub mod diagnostic;
 

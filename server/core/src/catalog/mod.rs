@@ -20,13 +20,18 @@
 //!    with the most literal-to-literal agreements wins (`/users/delta` over `/users/{user-id}`
 //!    for the literal `delta`), then the one that needed the fewest holes to stand in for literal
 //!    text (`/users/{user-id}` over `/users/delta` for `f"/users/{x}"`).
-//! 4. AWS Query APIs send every action to `/`: an endpoint with an `action` matches only a call
+//! 4. A path that starts with a hole (`f"{base}/users/{id}"`) may have anything in front, so its
+//!    other segments are also matched against the end of each template.
+//! 5. AWS Query APIs send every action to `/`: an endpoint with an `action` matches only a call
 //!    whose `Action` is the same. A call whose action is unknown (not a literal) is
 //!    [`Lookup::Ambiguous`], not an unknown endpoint.
+//!
+//! A trailing `/` on the call is ignored throughout.
 
 mod openapi;
 mod path;
 
+use std::cmp::Reverse;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::OnceLock;
@@ -34,7 +39,7 @@ use std::sync::OnceLock;
 pub use openapi::CatalogError;
 pub use path::{PathPart, PathPattern, Segment, resolve_request_path};
 use path::{
-    looks_like_placeholder, match_template, parse_template, path_distance, text_distance,
+    Reading, Score, literal_segment_count, looks_like_placeholder, parse_template, text_distance,
     trim_trailing_slash,
 };
 
@@ -145,11 +150,17 @@ pub enum Lookup<'a> {
     /// The call fits several endpoints equally well, so which one it reaches is not known
     /// statically: `f"/{kind}/{id}"`, or an AWS Query call whose `Action` is not a literal.
     /// Neither an unknown endpoint nor grounds for a missing-parameter report.
-    Ambiguous { candidates: Vec<&'a Endpoint> },
+    Ambiguous {
+        candidates: Vec<&'a Endpoint>,
+    },
     /// The path exists, but not with this method.
-    MethodNotAllowed { allowed: Vec<HttpMethod> },
+    MethodNotAllowed {
+        allowed: Vec<HttpMethod>,
+    },
     /// No endpoint fits; `suggestion` is the closest one when it is close enough to be a slip.
-    NotFound { suggestion: Option<&'a Endpoint> },
+    NotFound {
+        suggestion: Option<&'a Endpoint>,
+    },
 }
 
 /// Where a parameter goes in the request.
@@ -232,7 +243,8 @@ const BUILTIN_NAMES: [&str; 6] = [
 /// Each built-in is parsed on first use, once per process.
 static PARSED: [OnceLock<Option<ApiCatalog>>; 6] = [const { OnceLock::new() }; 6];
 
-/// A near-miss costs less than this to be offered as "did you mean": about one wrong segment.
+/// A near miss costs less than this to be offered as "did you mean": less than one wholly wrong
+/// segment.
 const SUGGESTION_THRESHOLD: f64 = 1.0;
 /// Extra cost of suggesting an endpoint with another method than the call's.
 const OTHER_METHOD_COST: f64 = 0.5;
@@ -291,72 +303,70 @@ impl ApiCatalog {
         action: Option<&str>,
     ) -> Lookup<'_> {
         let action = action.or_else(|| path.query_value("Action"));
-        let readings = path.catalog_relative(base_path, &self.server_path);
-        for reading in &readings {
-            if let Some(found) = self.lookup_reading(method, reading, action) {
-                return found;
+        let readings = path.catalog_readings(base_path, &self.server_path);
+
+        // Every endpoint that fits some reading, with how well; an earlier (more exact) reading
+        // wins a tie.
+        let mut fits: Vec<(Score, Reverse<usize>, &Endpoint)> = Vec::new();
+        let mut needs_action: Vec<&Endpoint> = Vec::new();
+        let mut allowed = BTreeSet::new();
+        for (index, reading) in readings.iter().enumerate() {
+            for endpoint in &self.endpoints {
+                let Some(score) = reading.matches(&endpoint.path) else {
+                    continue;
+                };
+                let action_unknown = match (endpoint.action.as_deref(), action) {
+                    (Some(want), Some(given)) if want != given => continue,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                if endpoint.method != method {
+                    allowed.insert(endpoint.method);
+                } else if action_unknown {
+                    if !needs_action.iter().any(|e| std::ptr::eq(*e, endpoint)) {
+                        needs_action.push(endpoint);
+                    }
+                } else {
+                    fits.push((score, Reverse(index), endpoint));
+                }
             }
+        }
+
+        if let Some(&(best_score, best_reading, _)) = fits.iter().max_by_key(|(s, r, _)| (*s, *r)) {
+            let mut top: Vec<&Endpoint> = Vec::new();
+            for (score, reading, endpoint) in fits {
+                if score == best_score
+                    && reading == best_reading
+                    && !top.iter().any(|e| std::ptr::eq(*e, endpoint))
+                {
+                    top.push(endpoint);
+                }
+            }
+            return if top.len() == 1 {
+                Lookup::Found(top[0])
+            } else {
+                Lookup::Ambiguous { candidates: top }
+            };
+        }
+        if !needs_action.is_empty() {
+            return Lookup::Ambiguous {
+                candidates: needs_action,
+            };
+        }
+        if !allowed.is_empty() {
+            return Lookup::MethodNotAllowed {
+                allowed: allowed.into_iter().collect(),
+            };
         }
         Lookup::NotFound {
             suggestion: self.suggest(method, &readings, action),
         }
     }
 
-    fn lookup_reading(
-        &self,
-        method: HttpMethod,
-        call: &[Segment],
-        action: Option<&str>,
-    ) -> Option<Lookup<'_>> {
-        let mut fits = Vec::new();
-        let mut needs_action = Vec::new();
-        let mut allowed = BTreeSet::new();
-        for endpoint in &self.endpoints {
-            let Some(score) = match_template(&parse_template(&endpoint.path), call) else {
-                continue;
-            };
-            let action_unknown = match (endpoint.action.as_deref(), action) {
-                (Some(want), Some(given)) if want != given => continue,
-                (Some(_), None) => true,
-                _ => false,
-            };
-            if endpoint.method != method {
-                allowed.insert(endpoint.method);
-            } else if action_unknown {
-                needs_action.push(endpoint);
-            } else {
-                fits.push((endpoint, score));
-            }
-        }
-        if let Some(best) = fits.iter().map(|(_, score)| *score).max() {
-            let mut top: Vec<&Endpoint> = fits
-                .into_iter()
-                .filter(|(_, score)| *score == best)
-                .map(|(endpoint, _)| endpoint)
-                .collect();
-            return Some(if top.len() == 1 {
-                Lookup::Found(top.remove(0))
-            } else {
-                Lookup::Ambiguous { candidates: top }
-            });
-        }
-        if !needs_action.is_empty() {
-            return Some(Lookup::Ambiguous {
-                candidates: needs_action,
-            });
-        }
-        if !allowed.is_empty() {
-            return Some(Lookup::MethodNotAllowed {
-                allowed: allowed.into_iter().collect(),
-            });
-        }
-        None
-    }
-
     fn suggest(
         &self,
         method: HttpMethod,
-        readings: &[Vec<Segment>],
+        readings: &[Reading],
         action: Option<&str>,
     ) -> Option<&Endpoint> {
         let mut best: Option<(f64, &Endpoint)> = None;
@@ -367,10 +377,9 @@ impl ApiCatalog {
                 (Some(_), None) => continue,
                 (None, _) => 0.0,
             };
-            let template = parse_template(&endpoint.path);
             let path_cost = readings
                 .iter()
-                .map(|reading| path_distance(&template, reading))
+                .map(|reading| reading.distance(&endpoint.path))
                 .fold(f64::INFINITY, f64::min);
             let method_cost = if endpoint.method == method {
                 0.0
@@ -378,7 +387,15 @@ impl ApiCatalog {
                 OTHER_METHOD_COST
             };
             let cost = path_cost + action_cost + method_cost;
-            if cost <= SUGGESTION_THRESHOLD && best.is_none_or(|(best_cost, _)| cost < best_cost) {
+            // A template's parameters fit anything, so a near miss must rest on its fixed
+            // segments: half a wrong segment for each, up to the threshold. An action's name
+            // is evidence of its own.
+            let limit = if endpoint.action.is_some() {
+                SUGGESTION_THRESHOLD
+            } else {
+                (0.5 * literal_segment_count(&endpoint.path) as f64).min(SUGGESTION_THRESHOLD)
+            };
+            if cost < limit && best.is_none_or(|(best_cost, _)| cost < best_cost) {
                 best = Some((cost, endpoint));
             }
         }
@@ -444,7 +461,11 @@ impl Endpoint {
 
         let template = parse_template(&self.path);
         let call = trim_trailing_slash(&path.segments);
-        if let Some(aligned) = call.len().checked_sub(template.len()).map(|skip| &call[skip..]) {
+        if let Some(aligned) = call
+            .len()
+            .checked_sub(template.len())
+            .map(|skip| &call[skip..])
+        {
             for (segment, given) in template.iter().zip(aligned) {
                 let forgotten = match given {
                     Segment::Literal(text) if text.is_empty() => Some(false),

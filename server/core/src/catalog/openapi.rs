@@ -110,9 +110,7 @@ pub(super) fn parse(name: &str, text: &str) -> Result<ApiCatalog, CatalogError> 
             ));
         }
     }
-    endpoints.sort_by(|a, b| {
-        (&a.path, &a.action, a.method).cmp(&(&b.path, &b.action, b.method))
-    });
+    endpoints.sort_by(|a, b| (&a.path, &a.action, a.method).cmp(&(&b.path, &b.action, b.method)));
 
     let title = doc
         .get("info")
@@ -152,7 +150,8 @@ fn looks_like_yaml(text: &str) -> bool {
     else {
         return false;
     };
-    if first.starts_with('{') || first.starts_with('[') {
+    // A JSON document missing its opening brace still has JSON's commas.
+    if first.starts_with('{') || first.starts_with('[') || first.ends_with(',') {
         return false;
     }
     if first.starts_with("---") || first.starts_with("%YAML") {
@@ -394,8 +393,11 @@ fn merged_parameters(root: &Value, shared: Option<&Value>, own: Option<&Value>) 
 fn raw_param(root: &Value, param: &Value) -> Option<RawParam> {
     let name = param.get("name")?.as_str()?.to_owned();
     let location = param.get("in")?.as_str()?.to_owned();
-    let required =
-        location == "path" || param.get("required").and_then(Value::as_bool).unwrap_or(false);
+    let required = location == "path"
+        || param
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
     let description = param
         .get("description")
         .and_then(Value::as_str)
@@ -432,7 +434,12 @@ fn request_body(root: &Value, body: Option<&Value>) -> (Vec<Param>, bool) {
         return (Vec::new(), required);
     };
     let rank = |media: &str| {
-        let media = media.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let media = media
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         if media == "application/json" || media.ends_with("+json") {
             Some(0)
         } else if media == "application/x-www-form-urlencoded" {

@@ -80,28 +80,95 @@ impl PathPattern {
         }
     }
 
-    /// The readings of this path relative to a catalog's server, most exact first; see
+    /// The ways this path may line up with a catalog's templates, most exact first; see
     /// `ApiCatalog::lookup` for the rule.
-    pub(crate) fn catalog_relative(&self, base_path: &str, server_path: &str) -> Vec<Vec<Segment>> {
+    pub(crate) fn catalog_readings(&self, base_path: &str, server_path: &str) -> Vec<Reading> {
         let base = literal_segments(base_path);
         let server = literal_segments(server_path);
         let rel = strip_prefix(&self.segments, &base).unwrap_or(&self.segments);
         let mut full: Vec<Segment> = base.iter().cloned().map(Segment::Literal).collect();
         full.extend(rel.iter().cloned());
-        let mut readings = Vec::with_capacity(2);
+        let mut readings = Vec::with_capacity(3);
         // The exact reading: the URL's path is base + request, and the catalog's templates hang
         // off its server's path.
         if let Some(tail) = strip_prefix(&full, &server) {
-            readings.push(tail.to_vec());
+            readings.push(Reading::Whole(tail.to_vec()));
         }
         // The lenient reading, for a base URL that is not the catalog's server (a proxy, another
         // API version): the base stands for the server, and a request path may repeat the
         // server's path.
-        let lenient = strip_prefix(rel, &server).unwrap_or(rel).to_vec();
+        let lenient = Reading::Whole(strip_prefix(rel, &server).unwrap_or(rel).to_vec());
         if !readings.contains(&lenient) {
             readings.push(lenient);
         }
+        // `f"{prefix}/users/{id}"`: a leading hole may stand for any number of segments (a base
+        // URL kept in a variable), so only the rest has to fit the end of a template.
+        if let [Segment::Hole, rest @ ..] = self.segments.as_slice()
+            && !trim_trailing_slash(rest).is_empty()
+        {
+            readings.push(Reading::Tail(rest.to_vec()));
+        }
         readings
+    }
+}
+
+/// One way a call's path may line up with the catalog's templates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// These segments are the whole path below the catalog's server.
+    Whole(Vec<Segment>),
+    /// These segments are the end of the path; what comes before them is unknown.
+    Tail(Vec<Segment>),
+}
+
+impl Reading {
+    /// Whether a template fits this reading, and how well.
+    pub(crate) fn matches(&self, template_path: &str) -> Option<Score> {
+        let (call, whole) = match self {
+            Reading::Whole(call) => (trim_trailing_slash(call), true),
+            Reading::Tail(call) => (trim_trailing_slash(call), false),
+        };
+        // Counting segments first spares parsing every template of a large document.
+        let count = segment_count(template_path);
+        if (whole && count != call.len()) || count < call.len() {
+            return None;
+        }
+        let template = parse_template(template_path);
+        let tail = template.get(template.len().checked_sub(call.len())?..)?;
+        match_template(tail, call)
+    }
+
+    /// How far the reading is from a template, for "did you mean".
+    pub(crate) fn distance(&self, template_path: &str) -> f64 {
+        match self {
+            Reading::Whole(call) => {
+                // Two missing or extra segments already cost more than a suggestion may.
+                if segment_count(template_path).abs_diff(trim_trailing_slash(call).len()) > 1 {
+                    return f64::INFINITY;
+                }
+                path_distance(&parse_template(template_path), call)
+            }
+            // A path whose start is unknown is too vague to suggest anything for.
+            Reading::Tail(_) => f64::INFINITY,
+        }
+    }
+}
+
+/// How many segments of a template are fixed text: the evidence a near miss can rest on.
+pub(crate) fn literal_segment_count(template_path: &str) -> usize {
+    parse_template(template_path)
+        .iter()
+        .filter(|segment| !matches!(segment, TemplateSegment::Param(_)))
+        .count()
+}
+
+fn segment_count(template_path: &str) -> usize {
+    let path = template_path.split(['?', '#']).next().unwrap_or_default();
+    let trimmed = path.trim_matches('/');
+    if trimmed.is_empty() {
+        0
+    } else {
+        trimmed.split('/').count()
     }
 }
 
@@ -127,7 +194,10 @@ pub fn resolve_request_path(base_path: &str, request_path: &str) -> String {
         format!("/{path}")
     };
     let already_based = !base.is_empty()
-        && (path == base || path.strip_prefix(&base).is_some_and(|tail| tail.starts_with('/')));
+        && (path == base
+            || path
+                .strip_prefix(&base)
+                .is_some_and(|tail| tail.starts_with('/')));
     let mut full = if base.is_empty() || already_based {
         path
     } else {
@@ -362,7 +432,7 @@ impl PartialOrd for Score {
 }
 
 /// Whether the call's segments fit the template, and how well.
-pub(crate) fn match_template(template: &[TemplateSegment], call: &[Segment]) -> Option<Score> {
+fn match_template(template: &[TemplateSegment], call: &[Segment]) -> Option<Score> {
     let call = trim_trailing_slash(call);
     if template.len() != call.len() {
         return None;
@@ -386,7 +456,10 @@ pub(crate) fn match_template(template: &[TemplateSegment], call: &[Segment]) -> 
                 }
                 score.literal += 1;
             }
-            (TemplateSegment::Literal(_) | TemplateSegment::Pattern(_), Segment::Hole | Segment::Mixed) => {
+            (
+                TemplateSegment::Literal(_) | TemplateSegment::Pattern(_),
+                Segment::Hole | Segment::Mixed,
+            ) => {
                 score.guessed += 1;
             }
         }
@@ -397,41 +470,67 @@ pub(crate) fn match_template(template: &[TemplateSegment], call: &[Segment]) -> 
 /// Glob-style match of literal text against `text{param}text` pieces; a parameter takes any text,
 /// even none (an empty value is reported as a missing parameter, not as an unknown endpoint).
 fn pattern_matches(pieces: &[Piece], text: &str) -> bool {
-    match pieces.split_first() {
-        None => text.is_empty(),
-        Some((Piece::Text(lit), rest)) => text
-            .strip_prefix(lit.as_str())
-            .is_some_and(|tail| pattern_matches(rest, tail)),
-        // Each character boundary is a candidate end for the parameter; segments are short and a
-        // template has a handful of pieces, so the backtracking stays small.
-        Some((Piece::Param(_), rest)) => text
-            .char_indices()
-            .map(|(i, _)| i)
-            .chain(std::iter::once(text.len()))
-            .any(|i| pattern_matches(rest, &text[i..])),
+    // The fixed text between parameters: with parameters matching anything, taking each middle
+    // chunk at its leftmost place is enough, and never backtracks.
+    let mut chunks = vec![String::new()];
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => chunks.last_mut().into_iter().for_each(|c| c.push_str(t)),
+            Piece::Param(_) => chunks.push(String::new()),
+        }
     }
+    let (first, last) = match chunks.as_slice() {
+        [only] => return text == only,
+        [first, .., last] => (first, last),
+        [] => return text.is_empty(),
+    };
+    if text.len() < first.len() + last.len()
+        || !text.starts_with(first.as_str())
+        || !text.ends_with(last.as_str())
+    {
+        return false;
+    }
+    let mut middle = &text[first.len()..text.len() - last.len()];
+    for chunk in &chunks[1..chunks.len() - 1] {
+        match middle.find(chunk.as_str()) {
+            Some(at) => middle = &middle[at + chunk.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
-/// How far a call's path is from a template, for "did you mean": 0 is a fit, each wrong, missing
-/// or extra segment costs up to 1 (a near-miss spelling costs less).
-pub(crate) fn path_distance(template: &[TemplateSegment], call: &[Segment]) -> f64 {
+/// Cost of a segment the call has and the template lacks, or the reverse: less than a wholly
+/// wrong segment, since a forgotten segment is a common slip.
+const GAP_COST: f64 = 0.9;
+
+/// How far a call's path is from a template, for "did you mean": 0 is a fit, a wrong segment
+/// costs up to 1 (a near-miss spelling much less), a missing or extra one [`GAP_COST`].
+fn path_distance(template: &[TemplateSegment], call: &[Segment]) -> f64 {
     let call = trim_trailing_slash(call);
     let n = call.len();
-    let mut prev: Vec<f64> = (0..=n).map(|j| j as f64).collect();
+    let mut prev: Vec<f64> = (0..=n).map(|j| j as f64 * GAP_COST).collect();
     for (i, t) in template.iter().enumerate() {
-        let mut row = vec![(i + 1) as f64; n + 1];
+        let mut row = vec![(i + 1) as f64 * GAP_COST; n + 1];
         for (j, c) in call.iter().enumerate() {
             let substitute = prev[j] + segment_distance(t, c);
-            row[j + 1] = substitute.min(prev[j + 1] + 1.0).min(row[j] + 1.0);
+            row[j + 1] = substitute
+                .min(prev[j + 1] + GAP_COST)
+                .min(row[j] + GAP_COST);
         }
         prev = row;
     }
     prev[n]
 }
 
+/// What a hole standing against literal template text costs in a suggestion: it may be right,
+/// but it is no evidence that the call meant this endpoint.
+const HOLE_FOR_LITERAL_COST: f64 = 0.5;
+
 fn segment_distance(t: &TemplateSegment, c: &Segment) -> f64 {
     match (t, c) {
-        (TemplateSegment::Param(_), _) | (_, Segment::Hole | Segment::Mixed) => 0.0,
+        (TemplateSegment::Param(_), _) => 0.0,
+        (_, Segment::Hole | Segment::Mixed) => HOLE_FOR_LITERAL_COST,
         (TemplateSegment::Literal(want), Segment::Literal(got)) => text_distance(want, got),
         (TemplateSegment::Pattern(pieces), Segment::Literal(got)) => {
             if pattern_matches(pieces, got) {
@@ -443,10 +542,17 @@ fn segment_distance(t: &TemplateSegment, c: &Segment) -> f64 {
     }
 }
 
+/// Past this length two different segments are simply different: the edit distance is
+/// quadratic, and a playbook's string can be long.
+const MAX_COMPARED_CHARS: usize = 64;
+
 /// Edit distance scaled to 0..=1; a difference of case alone is a near miss.
 pub(crate) fn text_distance(a: &str, b: &str) -> f64 {
     if a == b {
         return 0.0;
+    }
+    if a.len() > MAX_COMPARED_CHARS || b.len() > MAX_COMPARED_CHARS {
+        return 1.0;
     }
     let a: Vec<char> = a.to_lowercase().chars().collect();
     let b: Vec<char> = b.to_lowercase().chars().collect();

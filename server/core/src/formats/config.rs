@@ -8,24 +8,13 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostic::Severity;
 use crate::lint::{Rule, RuleSelector};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub python: PythonSettings,
     pub limits: Limits,
     pub lint: LintSettings,
     pub engine: EngineSettings,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            python: PythonSettings::default(),
-            limits: Limits::default(),
-            lint: LintSettings::default(),
-            engine: EngineSettings::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -90,11 +90,9 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
                 i += if bytes.get(i + 2) == Some(&b'\n') { 3 } else { 2 };
                 continue;
             }
-            b'\n' => {
-                if frames.len() == 1 {
-                    frames[0] = Frame::new();
-                    at_line_start = true;
-                }
+            b'\n' if frames.len() == 1 => {
+                frames[0] = Frame::new();
+                at_line_start = true;
             }
             b';' if frames.len() == 1 => frames[0] = Frame::new(),
             b'\'' | b'"' => {
@@ -109,13 +107,11 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
                     return error(i, format!("too many nested brackets (Python allows {MAX_BRACKETS}): split the expression into named parts"));
                 }
             }
-            b')' | b']' | b'}' => {
-                if frames.len() > 1 {
-                    let closed = frames.pop().map_or(0, |f| f.depth()) + 1;
-                    let parent = frames.last_mut().expect("the module frame stays");
-                    outer -= parent.ops + parent.inner;
-                    parent.inner = parent.inner.max(closed);
-                }
+            b')' | b']' | b'}' if frames.len() > 1 => {
+                let closed = frames.pop().map_or(0, |f| f.depth()) + 1;
+                let parent = frames.last_mut().expect("the module frame stays");
+                outer -= parent.ops + parent.inner;
+                parent.inner = parent.inner.max(closed);
             }
             b',' => frames.last_mut().expect("the module frame stays").end_segment(),
             b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'~' | b'.' | b'<' | b'>' => {
