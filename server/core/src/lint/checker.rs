@@ -232,12 +232,20 @@ impl Checker<'_> {
                     let (range, message) = match missing.location {
                         ParamLocation::Path if missing.forgotten_f_string => (
                             path_expr.range(),
-                            format!("the path still contains `{{{}}}` literally: add the `f` prefix to make it an f-string", missing.name),
+                            format!("the path has a `{{…}}` placeholder that is never filled in (parameter `{}`): add the `f` prefix to make it an f-string", missing.name),
                         ),
                         ParamLocation::Path => (path_expr.range(), format!("path parameter `{}` is empty: fill it in", missing.name)),
+                        ParamLocation::Query if combine_aws => (
+                            request.method_range,
+                            format!("`{}` requires the parameter `{}`: add it to `params=` or `data=`", endpoint.label(), missing.name),
+                        ),
                         ParamLocation::Query => (
                             request.method_range,
                             format!("`{} {}` requires the query parameter `{}`: add it to `params=`", endpoint.method.as_str(), endpoint.path, missing.name),
+                        ),
+                        ParamLocation::Body if combine_aws => (
+                            request.method_range,
+                            format!("`{}` requires the parameter `{}`: add it to `params=` or `data=`", endpoint.label(), missing.name),
                         ),
                         ParamLocation::Body => (
                             request.method_range,
