@@ -9,17 +9,17 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 fixtures="$here/../fixtures"
 
 seed() {
-    local target="$1"
-    shift
+    local target="$1" pattern="$2"
+    shift 2
     local dir="$here/corpus/$target"
     mkdir -p "$dir"
     local count=0
     while IFS= read -r -d '' file; do
         cp "$file" "$dir/$(sha1sum "$file" | cut -d' ' -f1)"
         count=$((count + 1))
-    done < <(find -L "$@" -type f \( -name '*.py' -o -name '*.toml' -o -name '*.json' \) -print0)
+    done < <(find -L "$@" -type f -regextype posix-extended -regex "$pattern" -print0)
     echo "$target: $count seed files -> $(ls "$dir" | wc -l) in corpus/$target"
 }
 
-seed check_playbook "$fixtures/playbooks"
-seed workspace_formats "$fixtures/workspace" "$fixtures/profiles" "$fixtures/rules" "$fixtures/alerts"
+seed check_playbook '.*\.py' "$fixtures/playbooks"
+seed workspace_formats '.*\.(toml|json)' "$fixtures/workspace" "$fixtures/profiles" "$fixtures/rules" "$fixtures/alerts"

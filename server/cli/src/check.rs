@@ -34,7 +34,11 @@ pub enum Format {
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
     let mut reports: Vec<Report> = Vec::new();
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     for path in &paths {
@@ -54,8 +58,15 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         Format::Github => output::github::render(&reports),
     };
     print!("{rendered}");
-    let has_errors = reports.iter().flat_map(|r| &r.file.diagnostics).any(|d| d.severity == Severity::Error);
-    Ok(if has_errors { exit::FINDINGS } else { exit::CLEAN })
+    let has_errors = reports
+        .iter()
+        .flat_map(|r| &r.file.diagnostics)
+        .any(|d| d.severity == Severity::Error);
+    Ok(if has_errors {
+        exit::FINDINGS
+    } else {
+        exit::CLEAN
+    })
 }
 
 /// One checked file, ready to print.
@@ -67,30 +78,55 @@ pub struct Report {
 
 pub fn load_workspace_for(path: &Path) -> anyhow::Result<LoadedWorkspace> {
     let root = riposte_workspace::find_root(path).unwrap_or_else(|| {
-        let dir = if path.is_dir() { path } else { path.parent().unwrap_or(Path::new(".")) };
+        let dir = if path.is_dir() {
+            path
+        } else {
+            path.parent().unwrap_or(Path::new("."))
+        };
         // A playbook outside any workspace: use the folder above `playbooks/` when there is one.
-        let dir = if dir.ends_with(riposte_workspace::PLAYBOOKS_DIR) { dir.parent().unwrap_or(dir) } else { dir };
+        let dir = if dir.ends_with(riposte_workspace::PLAYBOOKS_DIR) {
+            dir.parent().unwrap_or(dir)
+        } else {
+            dir
+        };
         dir.to_path_buf()
     });
     Ok(riposte_workspace::load(&root)?)
 }
 
-fn collect(path: &Path, loaded: &LoadedWorkspace, cwd: &Path, fix: bool, reports: &mut Vec<Report>) -> anyhow::Result<()> {
-    let canonical = std::fs::canonicalize(path).with_context(|| format!("cannot resolve {}", path.display()))?;
+fn collect(
+    path: &Path,
+    loaded: &LoadedWorkspace,
+    cwd: &Path,
+    fix: bool,
+    reports: &mut Vec<Report>,
+) -> anyhow::Result<()> {
+    let canonical = std::fs::canonicalize(path)
+        .with_context(|| format!("cannot resolve {}", path.display()))?;
     let root = std::fs::canonicalize(&loaded.root).unwrap_or_else(|_| loaded.root.clone());
     let targets: Vec<PathBuf> = if canonical.is_dir() {
         if canonical == root {
             // The whole workspace: its playbooks and its TOML files.
             for file in &loaded.files {
-                reports.push(Report { display_path: display(&file.path, cwd), file: file.clone() });
+                reports.push(Report {
+                    display_path: display(&file.path, cwd),
+                    file: file.clone(),
+                });
             }
             loaded.playbooks.clone()
         } else {
             python_files_under(&canonical)?
         }
     } else {
-        if let Some(file) = loaded.files.iter().find(|f| std::fs::canonicalize(&f.path).ok().as_ref() == Some(&canonical)) {
-            reports.push(Report { display_path: display(&file.path, cwd), file: file.clone() });
+        if let Some(file) = loaded
+            .files
+            .iter()
+            .find(|f| std::fs::canonicalize(&f.path).ok().as_ref() == Some(&canonical))
+        {
+            reports.push(Report {
+                display_path: display(&file.path, cwd),
+                file: file.clone(),
+            });
             return Ok(());
         }
         vec![canonical]
@@ -101,7 +137,12 @@ fn collect(path: &Path, loaded: &LoadedWorkspace, cwd: &Path, fix: bool, reports
     Ok(())
 }
 
-fn check_one(path: &Path, loaded: &LoadedWorkspace, cwd: &Path, fix: bool) -> anyhow::Result<Report> {
+fn check_one(
+    path: &Path,
+    loaded: &LoadedWorkspace,
+    cwd: &Path,
+    fix: bool,
+) -> anyhow::Result<Report> {
     let bytes = riposte_workspace::read_bytes(path)?;
     let (mut source, mut diagnostics) = check_playbook_bytes(&bytes, &loaded.workspace);
     if fix {
@@ -113,23 +154,34 @@ fn check_one(path: &Path, loaded: &LoadedWorkspace, cwd: &Path, fix: bool) -> an
             .collect();
         if !edits.is_empty() {
             let fixed = apply_edits(source.text(), edits);
-            std::fs::write(path, &fixed).with_context(|| format!("cannot write the fixes to {}", path.display()))?;
+            std::fs::write(path, &fixed)
+                .with_context(|| format!("cannot write the fixes to {}", path.display()))?;
             let (again_source, again) = check_playbook_bytes(fixed.as_bytes(), &loaded.workspace);
             source = again_source;
             diagnostics = again;
         }
     }
-    Ok(Report { display_path: display(path, cwd), file: FileReport { path: path.to_path_buf(), source, diagnostics } })
+    Ok(Report {
+        display_path: display(path, cwd),
+        file: FileReport {
+            path: path.to_path_buf(),
+            source,
+            diagnostics,
+        },
+    })
 }
 
 fn python_files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
+        let entries =
+            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
-            let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            let hidden = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if hidden {
                 continue;
             }

@@ -19,7 +19,11 @@ pub mod exit {
 }
 
 #[derive(Parser)]
-#[command(name = "riposte", version, about = "Validate, document, test and deploy Python playbooks for security operations")]
+#[command(
+    name = "riposte",
+    version,
+    about = "Validate, document, test and deploy Python playbooks for security operations"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,7 +46,11 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            let code = if err.use_stderr() { exit::USAGE } else { exit::CLEAN };
+            let code = if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::CLEAN
+            };
             let _ = err.print();
             return ExitCode::from(code);
         }
@@ -66,13 +74,20 @@ fn explain_rule(code: Option<&str>) -> anyhow::Result<u8> {
     match code {
         None => {
             for rule in Rule::ALL {
-                println!("{} {:<28} {:<8} {}", rule.code(), rule.name(), rule.default_severity().as_str(), rule.summary());
+                println!(
+                    "{} {:<28} {:<8} {}",
+                    rule.code(),
+                    rule.name(),
+                    rule.default_severity().as_str(),
+                    rule.summary()
+                );
             }
             Ok(exit::CLEAN)
         }
         Some(code) => {
-            let rule = Rule::from_code(code)
-                .ok_or_else(|| anyhow::anyhow!("`{code}` is not a rule code; `riposte rule` lists them"))?;
+            let rule = Rule::from_code(code).ok_or_else(|| {
+                anyhow::anyhow!("`{code}` is not a rule code; `riposte rule` lists them")
+            })?;
             println!("{}", rule.documentation());
             Ok(exit::CLEAN)
         }

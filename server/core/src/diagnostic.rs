@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::lint::Rule;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -33,16 +35,31 @@ pub struct Diagnostic {
     pub range: TextRange,
     pub message: String,
     pub fix: Option<Fix>,
+    /// Source text that holds a secret: whoever shows the source around this diagnostic (a text
+    /// frame, a CI log) must mask it.
+    pub secret: Option<TextRange>,
 }
 
 impl Diagnostic {
     /// A diagnostic at the rule's default severity; the lint settings may change it later.
     pub fn new(rule: Rule, range: TextRange, message: impl Into<String>) -> Self {
-        Self { rule, severity: rule.default_severity(), range, message: message.into(), fix: None }
+        Self {
+            rule,
+            severity: rule.default_severity(),
+            range,
+            message: message.into(),
+            fix: None,
+            secret: None,
+        }
     }
 
     pub fn with_fix(mut self, fix: Fix) -> Self {
         self.fix = Some(fix);
+        self
+    }
+
+    pub fn with_secret(mut self, secret: TextRange) -> Self {
+        self.secret = Some(secret);
         self
     }
 
@@ -70,11 +87,19 @@ pub struct Fix {
 
 impl Fix {
     pub fn safe(title: impl Into<String>, edits: Vec<Edit>) -> Self {
-        Self { title: title.into(), applicability: Applicability::Safe, edits }
+        Self {
+            title: title.into(),
+            applicability: Applicability::Safe,
+            edits,
+        }
     }
 
     pub fn unsafe_edit(title: impl Into<String>, edits: Vec<Edit>) -> Self {
-        Self { title: title.into(), applicability: Applicability::Unsafe, edits }
+        Self {
+            title: title.into(),
+            applicability: Applicability::Unsafe,
+            edits,
+        }
     }
 }
 
@@ -86,11 +111,17 @@ pub struct Edit {
 
 impl Edit {
     pub fn replace(range: TextRange, content: impl Into<String>) -> Self {
-        Self { range, content: content.into() }
+        Self {
+            range,
+            content: content.into(),
+        }
     }
 
     pub fn insert(at: TextSize, content: impl Into<String>) -> Self {
-        Self { range: TextRange::empty(at), content: content.into() }
+        Self {
+            range: TextRange::empty(at),
+            content: content.into(),
+        }
     }
 }
 

@@ -4,7 +4,6 @@
 //! workspace formats, normalises alerts and generates documentation. It does no I/O and builds
 //! for `wasm32-unknown-unknown`: callers read files and hand the text in.
 
-
 pub mod alert;
 pub mod catalog;
 pub mod diagnostic;

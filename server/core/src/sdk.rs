@@ -58,7 +58,9 @@ fn read_stub(text: &str) -> Vec<SdkClass> {
     let parsed = parse_module(text).expect("riposte.pyi is valid Python");
     let mut classes = Vec::new();
     for stmt in parsed.suite() {
-        let Stmt::ClassDef(class) = stmt else { continue };
+        let Stmt::ClassDef(class) = stmt else {
+            continue;
+        };
         let mut members = Vec::new();
         let mut pending: Option<SdkMember> = None;
         for item in &class.body {
@@ -76,19 +78,25 @@ fn read_stub(text: &str) -> Vec<SdkClass> {
                 }
                 Stmt::Expr(expr) => {
                     // An attribute's docstring is the string right after it.
-                    if let (Some(member), Expr::StringLiteral(doc)) = (pending.as_mut(), expr.value.as_ref()) {
+                    if let (Some(member), Expr::StringLiteral(doc)) =
+                        (pending.as_mut(), expr.value.as_ref())
+                    {
                         member.doc = doc.value.to_str().to_string();
                         members.extend(pending.take());
                     }
                 }
                 Stmt::FunctionDef(function) => {
                     members.extend(pending.take());
-                    let header_end = function.body.first().map_or(function.range().end(), |b| b.range().start());
-                    let header = text[ruff_text_size::TextRange::new(function.name.range().start(), header_end)]
-                        .trim_end()
-                        .trim_end_matches(':')
-                        .trim()
-                        .to_string();
+                    let header_end = function
+                        .body
+                        .first()
+                        .map_or(function.range().end(), |b| b.range().start());
+                    let header = text
+                        [ruff_text_size::TextRange::new(function.name.range().start(), header_end)]
+                    .trim_end()
+                    .trim_end_matches(':')
+                    .trim()
+                    .to_string();
                     members.push(SdkMember {
                         name: function.name.to_string(),
                         kind: MemberKind::Method,
@@ -100,14 +108,22 @@ fn read_stub(text: &str) -> Vec<SdkClass> {
             }
         }
         members.extend(pending.take());
-        classes.push(SdkClass { name: class.name.to_string(), doc: docstring(&class.body).unwrap_or_default(), members });
+        classes.push(SdkClass {
+            name: class.name.to_string(),
+            doc: docstring(&class.body).unwrap_or_default(),
+            members,
+        });
     }
     classes
 }
 
 /// The docstring of a body: its first statement when that is a string literal.
 pub fn docstring(body: &[Stmt]) -> Option<String> {
-    let Some(Stmt::Expr(first)) = body.first() else { return None };
-    let Expr::StringLiteral(doc) = first.value.as_ref() else { return None };
+    let Some(Stmt::Expr(first)) = body.first() else {
+        return None;
+    };
+    let Expr::StringLiteral(doc) = first.value.as_ref() else {
+        return None;
+    };
     Some(doc.value.to_str().trim().to_string())
 }

@@ -32,7 +32,10 @@ impl SourceFile {
             Ok(text) => (Self::new(text), None),
             Err(err) => {
                 let at = TextSize::try_from(err.valid_up_to()).unwrap_or_default();
-                (Self::new(String::from_utf8_lossy(bytes).into_owned()), Some(at))
+                (
+                    Self::new(String::from_utf8_lossy(bytes).into_owned()),
+                    Some(at),
+                )
             }
         }
     }
@@ -57,7 +60,10 @@ impl SourceFile {
     pub fn position_in(&self, offset: TextSize, encoding: PositionEncoding) -> Position {
         let offset = offset.min(TextSize::try_from(self.text.len()).unwrap_or_default());
         let loc = self.index.source_location(offset, &self.text, encoding);
-        Position { line: loc.line.get(), column: loc.character_offset.get() }
+        Position {
+            line: loc.line.get(),
+            column: loc.character_offset.get(),
+        }
     }
 
     /// Byte offset of a zero-based line/character position, clamped to the document: positions

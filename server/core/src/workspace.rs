@@ -42,17 +42,36 @@ impl std::ops::Deref for Catalog {
 
 impl Workspace {
     pub fn new(config: Config) -> Self {
-        Self { config, ..Self::default() }
+        Self {
+            config,
+            ..Self::default()
+        }
     }
 
     /// Adds a profile; `catalog` is the custom catalog when `api` names a file the caller has read.
     /// A built-in `api` name is resolved here.
-    pub fn add_profile(&mut self, path: impl Into<String>, profile: Profile, custom_catalog: Option<ApiCatalog>) {
+    pub fn add_profile(
+        &mut self,
+        path: impl Into<String>,
+        profile: Profile,
+        custom_catalog: Option<ApiCatalog>,
+    ) {
         let catalog = match custom_catalog {
             Some(catalog) => Some(Catalog::Custom(Arc::new(catalog))),
-            None => profile.api.as_deref().and_then(ApiCatalog::builtin).map(Catalog::Builtin),
+            None => profile
+                .api
+                .as_deref()
+                .and_then(ApiCatalog::builtin)
+                .map(Catalog::Builtin),
         };
-        self.profiles.insert(profile.name.clone(), ProfileEntry { path: path.into(), profile, catalog });
+        self.profiles.insert(
+            profile.name.clone(),
+            ProfileEntry {
+                path: path.into(),
+                profile,
+                catalog,
+            },
+        );
     }
 
     pub fn add_playbook(&mut self, name: impl Into<String>) {

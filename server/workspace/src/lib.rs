@@ -12,8 +12,8 @@ use riposte_core::catalog::ApiCatalog;
 use riposte_core::formats::automation::AutomationRule;
 use riposte_core::formats::config::{Config, ConfigError};
 use riposte_core::formats::profile::Profile;
-use riposte_core::{Diagnostic, Rule, SourceFile, Workspace};
 use riposte_core::source::Position;
+use riposte_core::{Diagnostic, Rule, SourceFile, Workspace};
 
 /// Files bigger than this are refused rather than read: no playbook, profile or rule is this big.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -26,11 +26,19 @@ pub const RULES_DIR: &str = "rules";
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for workspace files")]
     TooLarge { path: PathBuf, size: u64 },
     #[error("{path}:{line}:{column}: {message}")]
-    Config { path: PathBuf, line: usize, column: usize, message: String },
+    Config {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 /// One workspace file's text and what is wrong with it.
@@ -56,17 +64,30 @@ pub struct LoadedWorkspace {
 
 /// The nearest folder at or above `start` that holds a `riposte.toml`.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
-    let start = if start.is_file() { start.parent()? } else { start };
+    let start = if start.is_file() {
+        start.parent()?
+    } else {
+        start
+    };
     let absolute = fs::canonicalize(start).ok()?;
-    absolute.ancestors().find(|dir| dir.join(CONFIG_FILE).is_file()).map(Path::to_path_buf)
+    absolute
+        .ancestors()
+        .find(|dir| dir.join(CONFIG_FILE).is_file())
+        .map(Path::to_path_buf)
 }
 
 /// Reads a file, refusing ones too large to be workspace files.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, WorkspaceError> {
-    let read_error = |source| WorkspaceError::Read { path: path.to_path_buf(), source };
+    let read_error = |source| WorkspaceError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     let size = fs::metadata(path).map_err(read_error)?.len();
     if size > MAX_FILE_BYTES {
-        return Err(WorkspaceError::TooLarge { path: path.to_path_buf(), size });
+        return Err(WorkspaceError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+        });
     }
     fs::read(path).map_err(read_error)
 }
@@ -75,7 +96,12 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, WorkspaceError> {
 pub fn parse_config(path: &Path, text: &str) -> Result<Config, WorkspaceError> {
     Config::parse(text).map_err(|ConfigError { message, range }| {
         let Position { line, column } = SourceFile::new(text).position(range.start());
-        WorkspaceError::Config { path: path.to_path_buf(), line, column, message }
+        WorkspaceError::Config {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
     })
 }
 
@@ -123,18 +149,33 @@ pub fn load(root: &Path) -> Result<LoadedWorkspace, WorkspaceError> {
                 }
             }
         }
-        files.push(FileReport { path, source, diagnostics });
+        files.push(FileReport {
+            path,
+            source,
+            diagnostics,
+        });
     }
 
     for path in list(&root.join(RULES_DIR), "toml")? {
         let (source, mut diagnostics) = read_text(&path, Rule::InvalidRule)?;
         if diagnostics.is_empty() {
-            diagnostics = AutomationRule::parse(source.text(), &|name| workspace.has_playbook(name)).1;
+            diagnostics =
+                AutomationRule::parse(source.text(), &|name| workspace.has_playbook(name)).1;
         }
-        files.push(FileReport { path, source, diagnostics });
+        files.push(FileReport {
+            path,
+            source,
+            diagnostics,
+        });
     }
 
-    Ok(LoadedWorkspace { root: root.to_path_buf(), has_config, workspace, files, playbooks })
+    Ok(LoadedWorkspace {
+        root: root.to_path_buf(),
+        has_config,
+        workspace,
+        files,
+        playbooks,
+    })
 }
 
 /// A profile's own OpenAPI document, when `api` names a file; problems become RP101 on `api`.
@@ -162,18 +203,30 @@ fn load_custom_catalog(
     let text = match read_bytes(&path).map(String::from_utf8) {
         Ok(Ok(text)) => text,
         Ok(Err(_)) => {
-            diagnostics.push(Diagnostic::new(Rule::InvalidProfile, key_range(source, "api"), format!("{api} is not valid UTF-8")));
+            diagnostics.push(Diagnostic::new(
+                Rule::InvalidProfile,
+                key_range(source, "api"),
+                format!("{api} is not valid UTF-8"),
+            ));
             return None;
         }
         Err(err) => {
-            diagnostics.push(Diagnostic::new(Rule::InvalidProfile, key_range(source, "api"), err.to_string()));
+            diagnostics.push(Diagnostic::new(
+                Rule::InvalidProfile,
+                key_range(source, "api"),
+                err.to_string(),
+            ));
             return None;
         }
     };
     match ApiCatalog::from_openapi(&profile.name, &text) {
         Ok(catalog) => Some(catalog),
         Err(err) => {
-            diagnostics.push(Diagnostic::new(Rule::InvalidProfile, key_range(source, "api"), format!("{api}: {err}")));
+            diagnostics.push(Diagnostic::new(
+                Rule::InvalidProfile,
+                key_range(source, "api"),
+                format!("{api}: {err}"),
+            ));
             None
         }
     }
@@ -184,7 +237,11 @@ fn read_text(path: &Path, rule: Rule) -> Result<(SourceFile, Vec<Diagnostic>), W
     let bytes = read_bytes(path)?;
     let (source, invalid_at) = SourceFile::from_bytes(&bytes);
     let diagnostics = match invalid_at {
-        Some(at) => vec![Diagnostic::at_offset(rule, at, "the file is not valid UTF-8; TOML must be UTF-8")],
+        Some(at) => vec![Diagnostic::at_offset(
+            rule,
+            at,
+            "the file is not valid UTF-8; TOML must be UTF-8",
+        )],
         None => Vec::new(),
     };
     Ok((source, diagnostics))
@@ -199,7 +256,12 @@ fn list(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, WorkspaceError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(WorkspaceError::Read { path: dir.to_path_buf(), source }),
+        Err(source) => {
+            return Err(WorkspaceError::Read {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
     };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -213,5 +275,9 @@ fn list(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, WorkspaceError> {
 /// `path` relative to `root`, with `/` separators, for messages and records.
 pub fn relative(root: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(root).unwrap_or(path);
-    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }

@@ -40,7 +40,11 @@ fn expected(text: &str) -> BTreeSet<Finding> {
         .map(|spec| {
             let (code, at) = spec.split_once(' ').expect("`# expect: CODE line:col`");
             let (line, column) = at.split_once(':').expect("line:col");
-            (code.to_string(), line.parse().expect("line"), column.parse().expect("column"))
+            (
+                code.to_string(),
+                line.parse().expect("line"),
+                column.parse().expect("column"),
+            )
         })
         .collect()
 }
@@ -77,8 +81,18 @@ fn each_failing_playbook_reports_exactly_what_it_expects() {
     for path in files("playbooks/bad", "py") {
         let (source, diagnostics) = check_file(&path, &demo);
         let want = expected(source.text());
-        assert!(want.iter().any(|(code, ..)| code == rule_of(&path).code()), "{} expects no {}", path.display(), rule_of(&path));
-        assert_eq!(found(&source, &diagnostics), want, "{}: {diagnostics:#?}", path.display());
+        assert!(
+            want.iter().any(|(code, ..)| code == rule_of(&path).code()),
+            "{} expects no {}",
+            path.display(),
+            rule_of(&path)
+        );
+        assert_eq!(
+            found(&source, &diagnostics),
+            want,
+            "{}: {diagnostics:#?}",
+            path.display()
+        );
     }
 }
 
@@ -87,7 +101,11 @@ fn each_fixed_playbook_is_clean() {
     let demo = demo();
     for path in files("playbooks/fixed", "py") {
         let (_, diagnostics) = check_file(&path, &demo);
-        assert!(diagnostics.is_empty(), "{}: {diagnostics:#?}", path.display());
+        assert!(
+            diagnostics.is_empty(),
+            "{}: {diagnostics:#?}",
+            path.display()
+        );
     }
 }
 
@@ -97,11 +115,20 @@ fn each_failing_profile_reports_exactly_what_it_expects() {
         let text = read(&path);
         let (profile, diagnostics) = Profile::parse(&text);
         assert!(profile.is_none(), "{} was accepted", path.display());
-        assert_eq!(found(&SourceFile::new(text.clone()), &diagnostics), expected(&text), "{}: {diagnostics:#?}", path.display());
+        assert_eq!(
+            found(&SourceFile::new(text.clone()), &diagnostics),
+            expected(&text),
+            "{}: {diagnostics:#?}",
+            path.display()
+        );
     }
     for path in files("profiles/fixed", "toml") {
         let (profile, diagnostics) = Profile::parse(&read(&path));
-        assert!(profile.is_some() && diagnostics.is_empty(), "{}: {diagnostics:#?}", path.display());
+        assert!(
+            profile.is_some() && diagnostics.is_empty(),
+            "{}: {diagnostics:#?}",
+            path.display()
+        );
     }
 }
 
@@ -113,11 +140,20 @@ fn each_failing_automation_rule_reports_exactly_what_it_expects() {
         let text = read(&path);
         let (rule, diagnostics) = AutomationRule::parse(&text, &exists);
         assert!(rule.is_none(), "{} was accepted", path.display());
-        assert_eq!(found(&SourceFile::new(text.clone()), &diagnostics), expected(&text), "{}: {diagnostics:#?}", path.display());
+        assert_eq!(
+            found(&SourceFile::new(text.clone()), &diagnostics),
+            expected(&text),
+            "{}: {diagnostics:#?}",
+            path.display()
+        );
     }
     for path in files("rules/fixed", "toml") {
         let (rule, diagnostics) = AutomationRule::parse(&read(&path), &exists);
-        assert!(rule.is_some() && diagnostics.is_empty(), "{}: {diagnostics:#?}", path.display());
+        assert!(
+            rule.is_some() && diagnostics.is_empty(),
+            "{}: {diagnostics:#?}",
+            path.display()
+        );
     }
 }
 
@@ -125,10 +161,18 @@ fn each_failing_automation_rule_reports_exactly_what_it_expects() {
 fn every_rule_has_a_failing_and_a_fixed_fixture() {
     let mut failing: BTreeSet<Rule> = BTreeSet::new();
     let mut fixed: BTreeSet<Rule> = BTreeSet::new();
-    for (dir, ext) in [("playbooks/bad", "py"), ("profiles/bad", "toml"), ("rules/bad", "toml")] {
+    for (dir, ext) in [
+        ("playbooks/bad", "py"),
+        ("profiles/bad", "toml"),
+        ("rules/bad", "toml"),
+    ] {
         failing.extend(files(dir, ext).iter().map(|p| rule_of(p)));
     }
-    for (dir, ext) in [("playbooks/fixed", "py"), ("profiles/fixed", "toml"), ("rules/fixed", "toml")] {
+    for (dir, ext) in [
+        ("playbooks/fixed", "py"),
+        ("profiles/fixed", "toml"),
+        ("rules/fixed", "toml"),
+    ] {
         fixed.extend(files(dir, ext).iter().map(|p| rule_of(p)));
     }
     for rule in Rule::ALL {
@@ -141,19 +185,29 @@ fn every_rule_has_a_failing_and_a_fixed_fixture() {
 fn the_demo_workspace_is_clean() {
     let demo = demo();
     for file in &demo.files {
-        assert!(file.diagnostics.is_empty(), "{}: {:#?}", file.path.display(), file.diagnostics);
+        assert!(
+            file.diagnostics.is_empty(),
+            "{}: {:#?}",
+            file.path.display(),
+            file.diagnostics
+        );
     }
     assert_eq!(demo.playbooks.len(), 5, "the five seed playbooks");
     for path in &demo.playbooks {
         let (_, diagnostics) = check_file(path, &demo);
-        assert!(diagnostics.is_empty(), "{}: {diagnostics:#?}", path.display());
+        assert!(
+            diagnostics.is_empty(),
+            "{}: {diagnostics:#?}",
+            path.display()
+        );
     }
 }
 
 #[test]
 fn safe_fixes_remove_their_finding() {
     let demo = demo();
-    let (source, diagnostics) = check_file(&fixtures().join("playbooks/bad/RP014-print-call.py"), &demo);
+    let (source, diagnostics) =
+        check_file(&fixtures().join("playbooks/bad/RP014-print-call.py"), &demo);
     let edits: Vec<_> = diagnostics
         .iter()
         .filter_map(|d| d.fix.as_ref())
@@ -161,16 +215,25 @@ fn safe_fixes_remove_their_finding() {
         .flat_map(|fix| &fix.edits)
         .collect();
     let fixed = apply_edits(source.text(), edits);
-    assert!(fixed.contains("ctx.log(f\"handling {alert.id}\")"), "{fixed}");
+    assert!(
+        fixed.contains("ctx.log(f\"handling {alert.id}\")"),
+        "{fixed}"
+    );
     let again = check_playbook(&SourceFile::new(fixed), &demo.workspace);
-    assert!(again.iter().all(|d| d.rule != Rule::PrintCall), "{again:#?}");
+    assert!(
+        again.iter().all(|d| d.rule != Rule::PrintCall),
+        "{again:#?}"
+    );
 }
 
 #[test]
 fn rules_documentation_has_a_section_per_rule() {
     for rule in Rule::ALL {
         let doc = rule.documentation();
-        assert!(doc.starts_with(&format!("## {} {}", rule.code(), rule.name())), "docs/rules.md lacks {rule}");
+        assert!(
+            doc.starts_with(&format!("## {} {}", rule.code(), rule.name())),
+            "docs/rules.md lacks {rule}"
+        );
         for part in ["**What.**", "**Why.**", "**Example.**", "**Fix.**"] {
             assert!(doc.contains(part), "{rule}'s section lacks {part}");
         }

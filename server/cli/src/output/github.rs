@@ -35,7 +35,9 @@ pub fn render(reports: &[Report]) -> String {
 
 /// Escaping for a command's message, as the runner's toolkit does it.
 fn data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escaping for a property value, which also may not contain `:` or `,`.

@@ -9,7 +9,13 @@ use crate::check::Report;
 pub fn render(reports: &[Report]) -> String {
     let findings: Vec<Value> = reports
         .iter()
-        .flat_map(|report| report.file.diagnostics.iter().map(move |d| finding(&report.display_path, &report.file.source, d)))
+        .flat_map(|report| {
+            report
+                .file
+                .diagnostics
+                .iter()
+                .map(move |d| finding(&report.display_path, &report.file.source, d))
+        })
         .collect();
     let mut text = serde_json::to_string_pretty(&findings).expect("JSON values serialise");
     text.push('\n');

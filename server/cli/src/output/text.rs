@@ -18,7 +18,11 @@ pub fn render(reports: &[Report]) -> String {
                 Severity::Error => errors += 1,
                 Severity::Warning | Severity::Info => warnings += 1,
             }
-            if diagnostic.fix.as_ref().is_some_and(|f| f.applicability == riposte_core::Applicability::Safe) {
+            if diagnostic
+                .fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == riposte_core::Applicability::Safe)
+            {
                 fixable += 1;
             }
             let start = source.position(diagnostic.range.start());
@@ -32,7 +36,13 @@ pub fn render(reports: &[Report]) -> String {
                 diagnostic.severity.as_str(),
                 diagnostic.message
             );
-            out.push_str(&frame(source, diagnostic.range));
+            let secrets: Vec<_> = report
+                .file
+                .diagnostics
+                .iter()
+                .filter_map(|d| d.secret)
+                .collect();
+            out.push_str(&frame(source, diagnostic.range, &secrets));
             if let Some(fix) = &diagnostic.fix {
                 let _ = writeln!(out, "  = fix: {}", fix.title);
             }
@@ -66,11 +76,25 @@ mod ruff_like {
     use riposte_core::source::TextRange;
 
     /// The line a range starts on, with the range underlined (to the end of that line).
-    /// Long lines are cut around the range so a 100,000-character line stays readable.
-    pub fn frame(source: &SourceFile, range: TextRange) -> String {
+    /// Long lines are cut around the range so a 100,000-character line stays readable, and
+    /// text that holds a secret is masked: these frames end up in CI logs.
+    pub fn frame(source: &SourceFile, range: TextRange, secrets: &[TextRange]) -> String {
         const WIDTH: usize = 160;
         let start = source.position(range.start());
-        let line = source.line_text(range.start());
+        let line_range = source.line_range_of(range.start());
+        let line: String = source
+            .line_text(range.start())
+            .char_indices()
+            .map(|(offset, c)| {
+                let at = line_range.start()
+                    + riposte_core::source::TextSize::try_from(offset).unwrap_or_default();
+                if secrets.iter().any(|secret| secret.contains(at)) && !c.is_whitespace() {
+                    '*'
+                } else {
+                    c
+                }
+            })
+            .collect();
         let end_col = if source.position(range.end()).line == start.line {
             source.position(range.end()).column
         } else {

@@ -129,8 +129,13 @@ const SEVERITIES: &[&str] = &["informational", "low", "medium", "high"];
 impl AutomationRule {
     /// Parses and validates a rule. `playbook_exists` answers whether a playbook name is in the
     /// workspace. Problems are RP102 diagnostics; the rule is returned only when it can be used.
-    pub fn parse(text: &str, playbook_exists: &dyn Fn(&str) -> bool) -> (Option<AutomationRule>, Vec<Diagnostic>) {
-        let invalid = |key: &str, message: String| Diagnostic::new(Rule::InvalidRule, super::key_range(text, key), message);
+    pub fn parse(
+        text: &str,
+        playbook_exists: &dyn Fn(&str) -> bool,
+    ) -> (Option<AutomationRule>, Vec<Diagnostic>) {
+        let invalid = |key: &str, message: String| {
+            Diagnostic::new(Rule::InvalidRule, super::key_range(text, key), message)
+        };
         let rule: AutomationRule = match toml::from_str(text) {
             Ok(rule) => rule,
             Err(err) => {
@@ -139,7 +144,14 @@ impl AutomationRule {
                     message = format!("{message} (operators: {})", OPERATORS.join(", "));
                 }
                 let range = super::toml_error_range(&err, text);
-                return (None, vec![Diagnostic::new(Rule::InvalidRule, range, format!("invalid automation rule: {message}"))]);
+                return (
+                    None,
+                    vec![Diagnostic::new(
+                        Rule::InvalidRule,
+                        range,
+                        format!("invalid automation rule: {message}"),
+                    )],
+                );
             }
         };
 
@@ -172,9 +184,16 @@ impl AutomationRule {
             }
         }
         if rule.workspaces.is_empty() {
-            diagnostics.push(invalid("workspaces", "`workspaces` is empty: list workspace names, or [\"*\"] for all".into()));
+            diagnostics.push(invalid(
+                "workspaces",
+                "`workspaces` is empty: list workspace names, or [\"*\"] for all".into(),
+            ));
         }
-        if diagnostics.is_empty() { (Some(rule), diagnostics) } else { (None, diagnostics) }
+        if diagnostics.is_empty() {
+            (Some(rule), diagnostics)
+        } else {
+            (None, diagnostics)
+        }
     }
 
     pub fn action(&self) -> &Action {
@@ -185,7 +204,8 @@ impl AutomationRule {
 impl Condition {
     fn validate(&self) -> Result<(), String> {
         let field = self.field.as_str();
-        let known = CONDITION_FIELDS.contains(&field) || field.strip_prefix("raw.").is_some_and(|p| !p.is_empty());
+        let known = CONDITION_FIELDS.contains(&field)
+            || field.strip_prefix("raw.").is_some_and(|p| !p.is_empty());
         if !known {
             return Err(format!(
                 "unknown condition field `{field}`; use one of {} or a path into the raw alert such as `raw.serviceSource`",
@@ -201,25 +221,44 @@ impl Condition {
             }
             Operator::In | Operator::NotIn => {
                 if !value.is_some_and(|v| v.is_array()) {
-                    return Err(format!("`{}` needs a list value, e.g. value = [\"high\", \"medium\"]", self.operator_name()));
+                    return Err(format!(
+                        "`{}` needs a list value, e.g. value = [\"high\", \"medium\"]",
+                        self.operator_name()
+                    ));
                 }
             }
             Operator::Gte | Operator::Lte => {
                 if field != "severity" {
-                    return Err(format!("`{}` compares severities: use it with field = \"severity\"", self.operator_name()));
+                    return Err(format!(
+                        "`{}` compares severities: use it with field = \"severity\"",
+                        self.operator_name()
+                    ));
                 }
-                let severity = value.and_then(|v| v.as_str()).unwrap_or_default().to_ascii_lowercase();
+                let severity = value
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
                 if !SEVERITIES.contains(&severity.as_str()) {
-                    return Err(format!("`{}` needs a severity value: one of {}", self.operator_name(), SEVERITIES.join(", ")));
+                    return Err(format!(
+                        "`{}` needs a severity value: one of {}",
+                        self.operator_name(),
+                        SEVERITIES.join(", ")
+                    ));
                 }
             }
             Operator::Matches => {
-                let pattern = value.and_then(|v| v.as_str()).ok_or("`matches` needs a regular expression string")?;
-                regex::Regex::new(pattern).map_err(|err| format!("invalid regular expression: {err}"))?;
+                let pattern = value
+                    .and_then(|v| v.as_str())
+                    .ok_or("`matches` needs a regular expression string")?;
+                regex::Regex::new(pattern)
+                    .map_err(|err| format!("invalid regular expression: {err}"))?;
             }
             _ => {
                 if value.is_none_or(|v| v.is_table() || v.is_array()) {
-                    return Err(format!("`{}` needs a single value (a string, number or boolean)", self.operator_name()));
+                    return Err(format!(
+                        "`{}` needs a single value (a string, number or boolean)",
+                        self.operator_name()
+                    ));
                 }
             }
         }
@@ -228,7 +267,10 @@ impl Condition {
             && matches!(self.operator, Operator::Equals | Operator::NotEquals)
             && !SEVERITIES.contains(&s.to_ascii_lowercase().as_str())
         {
-            return Err(format!("`{s}` is not a severity: use one of {}", SEVERITIES.join(", ")));
+            return Err(format!(
+                "`{s}` is not a severity: use one of {}",
+                SEVERITIES.join(", ")
+            ));
         }
         Ok(())
     }

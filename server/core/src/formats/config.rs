@@ -29,7 +29,10 @@ pub struct PythonSettings {
 
 impl Default for PythonSettings {
     fn default() -> Self {
-        Self { version: "3.11".to_string(), executable: None }
+        Self {
+            version: "3.11".to_string(),
+            executable: None,
+        }
     }
 }
 
@@ -99,7 +102,10 @@ impl Config {
     }
 
     fn validate(&self, text: &str) -> Result<(), ConfigError> {
-        let at = |key: &str, message: String| ConfigError { message, range: super::key_range(text, key) };
+        let at = |key: &str, message: String| ConfigError {
+            message,
+            range: super::key_range(text, key),
+        };
         if !PYTHON_VERSIONS.contains(&self.python.version.as_str()) {
             return Err(at(
                 "version",
@@ -111,38 +117,67 @@ impl Config {
             ));
         }
         if self.limits.max_lines == 0 || self.limits.run_timeout_secs == 0 {
-            return Err(at("limits", "riposte.toml: limits must be greater than zero".to_string()));
+            return Err(at(
+                "limits",
+                "riposte.toml: limits must be greater than zero".to_string(),
+            ));
         }
         for selector in self.lint.select.iter().chain(&self.lint.ignore) {
             if RuleSelector::parse(selector).is_none() {
                 return Err(at(
                     selector,
-                    format!("riposte.toml: `{selector}` in [lint] is not a rule code or prefix (codes look like RP003; `RP` selects all)"),
+                    format!(
+                        "riposte.toml: `{selector}` in [lint] is not a rule code or prefix (codes look like RP003; `RP` selects all)"
+                    ),
                 ));
             }
         }
         for code in self.lint.severity.keys() {
             if Rule::from_code(code).is_none() {
-                return Err(at(code, format!("riposte.toml: [lint.severity] names `{code}`, which is not a rule code")));
+                return Err(at(
+                    code,
+                    format!(
+                        "riposte.toml: [lint.severity] names `{code}`, which is not a rule code"
+                    ),
+                ));
             }
         }
         Ok(())
     }
 
     pub fn python_version(&self) -> PythonVersion {
-        let minor = self.python.version.strip_prefix("3.").and_then(|m| m.parse().ok()).unwrap_or(11);
+        let minor = self
+            .python
+            .version
+            .strip_prefix("3.")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(11);
         PythonVersion { major: 3, minor }
     }
 
     /// The severity a rule reports at, or `None` when the lint selection turns it off.
     pub fn effective_severity(&self, rule: Rule) -> Option<Severity> {
         let selected = self.lint.select.is_empty()
-            || self.lint.select.iter().filter_map(|s| RuleSelector::parse(s)).any(|s| s.matches(rule));
-        let ignored = self.lint.ignore.iter().filter_map(|s| RuleSelector::parse(s)).any(|s| s.matches(rule));
+            || self
+                .lint
+                .select
+                .iter()
+                .filter_map(|s| RuleSelector::parse(s))
+                .any(|s| s.matches(rule));
+        let ignored = self
+            .lint
+            .ignore
+            .iter()
+            .filter_map(|s| RuleSelector::parse(s))
+            .any(|s| s.matches(rule));
         if !selected || ignored {
             return None;
         }
-        let overridden = self.lint.severity.iter().find(|(code, _)| Rule::from_code(code) == Some(rule));
+        let overridden = self
+            .lint
+            .severity
+            .iter()
+            .find(|(code, _)| Rule::from_code(code) == Some(rule));
         Some(overridden.map_or(rule.default_severity(), |(_, severity)| *severity))
     }
 }

@@ -3,8 +3,8 @@
 //! The secrets live in the editor's secret store, in `RIPOSTE_<PROFILE>_<FIELD>` environment
 //! variables or in a 0600 secrets file outside the workspace; a profile that holds one is refused.
 
-use serde::{Deserialize, Serialize};
 use ruff_text_size::TextRange;
+use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;
 use crate::lint::Rule;
@@ -58,7 +58,14 @@ fn default_hawk_algorithm() -> String {
 }
 
 /// The auth methods, as written in `auth.method`.
-pub const AUTH_METHODS: &[&str] = &["oauth2_client_credentials", "api_key", "aws_sigv4", "basic", "bearer", "hawk"];
+pub const AUTH_METHODS: &[&str] = &[
+    "oauth2_client_credentials",
+    "api_key",
+    "aws_sigv4",
+    "basic",
+    "bearer",
+    "hawk",
+];
 
 /// Every secret field of every method: a profile that contains one of these keys is refused.
 const ALL_SECRET_FIELDS: &[&str] = &[
@@ -89,16 +96,25 @@ impl Auth {
 
     /// The secret fields this method needs, required ones first, then optional ones.
     pub fn secret_fields(&self) -> &'static [SecretField] {
-        const OAUTH2: &[SecretField] = &[SecretField::required("client_id"), SecretField::required("client_secret")];
+        const OAUTH2: &[SecretField] = &[
+            SecretField::required("client_id"),
+            SecretField::required("client_secret"),
+        ];
         const API_KEY: &[SecretField] = &[SecretField::required("api_key")];
         const AWS: &[SecretField] = &[
             SecretField::required("access_key_id"),
             SecretField::required("secret_access_key"),
             SecretField::optional("session_token"),
         ];
-        const BASIC: &[SecretField] = &[SecretField::required("username"), SecretField::required("password")];
+        const BASIC: &[SecretField] = &[
+            SecretField::required("username"),
+            SecretField::required("password"),
+        ];
         const BEARER: &[SecretField] = &[SecretField::required("token")];
-        const HAWK: &[SecretField] = &[SecretField::required("hawk_id"), SecretField::required("hawk_key")];
+        const HAWK: &[SecretField] = &[
+            SecretField::required("hawk_id"),
+            SecretField::required("hawk_key"),
+        ];
         match self {
             Auth::Oauth2ClientCredentials { .. } => OAUTH2,
             Auth::ApiKey { .. } => API_KEY,
@@ -118,10 +134,16 @@ pub struct SecretField {
 
 impl SecretField {
     const fn required(name: &'static str) -> Self {
-        Self { name, required: true }
+        Self {
+            name,
+            required: true,
+        }
     }
     const fn optional(name: &'static str) -> Self {
-        Self { name, required: false }
+        Self {
+            name,
+            required: false,
+        }
     }
 }
 
@@ -129,7 +151,15 @@ impl SecretField {
 /// `RIPOSTE_<PROFILE>_<FIELD>`, the profile name upper-cased with every non-alphanumeric turned into `_`.
 pub fn secret_env_var(profile: &str, field: &str) -> String {
     let upper = |s: &str| -> String {
-        s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect()
     };
     format!("RIPOSTE_{}_{}", upper(profile), upper(field))
 }
@@ -147,18 +177,29 @@ pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
 /// query or fragment of its own. Returns what is wrong, in words for the profile's author.
 pub fn check_endpoint_url(url: &str) -> Result<url::Url, String> {
     let parsed = url::Url::parse(url).map_err(|err| format!("`{url}` is not a URL ({err})"))?;
-    let Some(host) = parsed.host() else { return Err(format!("`{url}` has no host")) };
+    let Some(host) = parsed.host() else {
+        return Err(format!("`{url}` has no host"));
+    };
     match parsed.scheme() {
         "https" => {}
         "http" if is_loopback_host(&host) => {}
-        "http" => return Err(format!("`{url}` uses http: credentials would cross the network in clear; use https (http is allowed for loopback hosts only)")),
+        "http" => {
+            return Err(format!(
+                "`{url}` uses http: credentials would cross the network in clear; use https (http is allowed for loopback hosts only)"
+            ));
+        }
         other => return Err(format!("`{url}` uses `{other}:`; use https")),
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("the URL carries credentials; remove them and store them as the profile's secrets".to_string());
+        return Err(
+            "the URL carries credentials; remove them and store them as the profile's secrets"
+                .to_string(),
+        );
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(format!("`{url}` has a query or fragment; a base URL is scheme, host and path only"));
+        return Err(format!(
+            "`{url}` has a query or fragment; a base URL is scheme, host and path only"
+        ));
     }
     Ok(parsed)
 }
@@ -168,7 +209,9 @@ impl Profile {
     /// only when it can be used.
     pub fn parse(text: &str) -> (Option<Profile>, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
-        let invalid = |range: TextRange, message: String| Diagnostic::new(Rule::InvalidProfile, range, message);
+        let invalid = |range: TextRange, message: String| {
+            Diagnostic::new(Rule::InvalidProfile, range, message)
+        };
 
         // A secret in the workspace is the worst mistake a profile can hold: say so before serde
         // reports a mere unknown key, and never repeat the value.
@@ -177,13 +220,18 @@ impl Profile {
             let keys = table.keys().chain(auth.into_iter().flat_map(|a| a.keys()));
             for key in keys {
                 if ALL_SECRET_FIELDS.contains(&key.as_str()) {
+                    let at = super::key_range(text, key);
+                    let line_end = text[at.end().to_usize()..]
+                        .find('\n')
+                        .map_or(text.len(), |i| i + at.end().to_usize());
+                    let value = TextRange::new(at.end(), super::to_size(line_end));
                     diagnostics.push(invalid(
-                        super::key_range(text, key),
+                        at,
                         format!(
                             "`{key}` is a secret and secrets never live in the workspace: remove it and store it in the editor's secret store or in the environment variable RIPOSTE_<PROFILE>_{}",
                             key.to_ascii_uppercase()
                         ),
-                    ));
+                    ).with_secret(value));
                 }
             }
             if let Some(method) = auth.and_then(|a| a.get("method")).and_then(|m| m.as_str())
@@ -191,7 +239,10 @@ impl Profile {
             {
                 diagnostics.push(invalid(
                     super::key_range(text, "method"),
-                    format!("unknown auth method `{method}`; use one of {}", AUTH_METHODS.join(", ")),
+                    format!(
+                        "unknown auth method `{method}`; use one of {}",
+                        AUTH_METHODS.join(", ")
+                    ),
                 ));
             }
             if !diagnostics.is_empty() {
@@ -203,7 +254,13 @@ impl Profile {
             Ok(profile) => profile,
             Err(err) => {
                 let range = super::toml_error_range(&err, text);
-                diagnostics.push(invalid(range, format!("invalid integration profile: {}", super::toml_error_message(&err))));
+                diagnostics.push(invalid(
+                    range,
+                    format!(
+                        "invalid integration profile: {}",
+                        super::toml_error_message(&err)
+                    ),
+                ));
                 return (None, diagnostics);
             }
         };
@@ -212,21 +269,31 @@ impl Profile {
             diagnostics.push(invalid(super::key_range(text, "name"), "`name` is empty; give the profile the name playbooks use in `ctx.integration(\"…\")`".into()));
         }
         if let Err(problem) = check_endpoint_url(&profile.base_url) {
-            diagnostics.push(invalid(super::key_range(text, "base_url"), format!("base_url: {problem}")));
+            diagnostics.push(invalid(
+                super::key_range(text, "base_url"),
+                format!("base_url: {problem}"),
+            ));
         }
         match &profile.auth {
             Auth::Oauth2ClientCredentials { token_url, .. } => {
                 if let Err(problem) = check_endpoint_url(token_url) {
-                    diagnostics.push(invalid(super::key_range(text, "token_url"), format!("token_url: {problem}")));
+                    diagnostics.push(invalid(
+                        super::key_range(text, "token_url"),
+                        format!("token_url: {problem}"),
+                    ));
                 }
             }
             Auth::ApiKey { header, query } => match (header, query) {
                 (Some(_), Some(_)) | (None, None) => diagnostics.push(invalid(
                     super::key_range(text, "auth"),
-                    "api_key auth needs exactly one of `header = \"NAME\"` or `query = \"NAME\"`".into(),
+                    "api_key auth needs exactly one of `header = \"NAME\"` or `query = \"NAME\"`"
+                        .into(),
                 )),
                 (Some(name), None) | (None, Some(name)) if name.trim().is_empty() => diagnostics
-                    .push(invalid(super::key_range(text, "auth"), "the api_key header or query name is empty".into())),
+                    .push(invalid(
+                        super::key_range(text, "auth"),
+                        "the api_key header or query name is empty".into(),
+                    )),
                 _ => {}
             },
             Auth::AwsSigv4 { region, service } => {
@@ -252,12 +319,18 @@ impl Profile {
         {
             diagnostics.push(invalid(super::key_range(text, "api"), "`api` is empty; name a built-in catalog or an OpenAPI JSON file, or remove the key".into()));
         }
-        if diagnostics.is_empty() { (Some(profile), diagnostics) } else { (None, diagnostics) }
+        if diagnostics.is_empty() {
+            (Some(profile), diagnostics)
+        } else {
+            (None, diagnostics)
+        }
     }
 
     /// The host requests through this profile may go to.
     pub fn host(&self) -> Option<String> {
-        url::Url::parse(&self.base_url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        url::Url::parse(&self.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
     }
 
     /// The path part of `base_url`, without a trailing slash ("" for none).
@@ -269,6 +342,8 @@ impl Profile {
 
     /// Whether `api` names a file (rather than a built-in catalog).
     pub fn api_is_file(&self) -> bool {
-        self.api.as_deref().is_some_and(|api| api.ends_with(".json") || api.contains('/'))
+        self.api
+            .as_deref()
+            .is_some_and(|api| api.ends_with(".json") || api.contains('/'))
     }
 }

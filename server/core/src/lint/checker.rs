@@ -18,7 +18,11 @@ use crate::sdk;
 use crate::source::SourceFile;
 use crate::workspace::Workspace;
 
-pub(super) fn check_module(module: &ModModule, source: &SourceFile, workspace: &Workspace) -> Vec<Diagnostic> {
+pub(super) fn check_module(
+    module: &ModModule,
+    source: &SourceFile,
+    workspace: &Workspace,
+) -> Vec<Diagnostic> {
     let bindings = Bindings::collect(module);
     let mut checker = Checker {
         source,
@@ -57,27 +61,50 @@ impl Checker<'_> {
     fn check_entry_point(&mut self, module: &ModModule) {
         let Some(run) = entry_point(module) else {
             let message = "no top-level `def run(alert, ctx)`: add the entry point the runtime calls with the alert and the context";
-            self.report(Diagnostic::new(Rule::MissingEntryPoint, TextRange::empty(TextSize::new(0)), message));
+            self.report(Diagnostic::new(
+                Rule::MissingEntryPoint,
+                TextRange::empty(TextSize::new(0)),
+                message,
+            ));
             return;
         };
         let params = &run.parameters;
         let positional = params.posonlyargs.len() + params.args.len();
-        let required_positional =
-            params.posonlyargs.iter().chain(&params.args).filter(|p| p.default.is_none()).count();
-        let required_keyword = params.kwonlyargs.iter().filter(|p| p.default.is_none()).count();
+        let required_positional = params
+            .posonlyargs
+            .iter()
+            .chain(&params.args)
+            .filter(|p| p.default.is_none())
+            .count();
+        let required_keyword = params
+            .kwonlyargs
+            .iter()
+            .filter(|p| p.default.is_none())
+            .count();
         let problem = if run.is_async {
-            Some("`run` must be a plain `def`, not `async def`: the runtime calls it synchronously".to_string())
+            Some(
+                "`run` must be a plain `def`, not `async def`: the runtime calls it synchronously"
+                    .to_string(),
+            )
         } else if positional < 2 && params.vararg.is_none() {
-            Some(format!("`run` takes {positional} positional parameter(s); it must take two: `def run(alert, ctx)`"))
+            Some(format!(
+                "`run` takes {positional} positional parameter(s); it must take two: `def run(alert, ctx)`"
+            ))
         } else if required_positional > 2 {
-            Some(format!("`run` requires {required_positional} positional parameters; the runtime passes two: `def run(alert, ctx)`"))
+            Some(format!(
+                "`run` requires {required_positional} positional parameters; the runtime passes two: `def run(alert, ctx)`"
+            ))
         } else if required_keyword > 0 {
             Some("`run` has required keyword-only parameters the runtime cannot pass: give them defaults".to_string())
         } else {
             None
         };
         if let Some(message) = problem {
-            self.report(Diagnostic::new(Rule::MissingEntryPoint, run.name.range(), message));
+            self.report(Diagnostic::new(
+                Rule::MissingEntryPoint,
+                run.name.range(),
+                message,
+            ));
         }
     }
 
@@ -108,10 +135,18 @@ impl Checker<'_> {
             ));
         } else if let Some(dangerous) = dangerous_module(module) {
             self.flagged_imports.insert(bound.to_string());
-            self.report(Diagnostic::new(Rule::DangerousCall, range, dangerous_message(dangerous)));
+            self.report(Diagnostic::new(
+                Rule::DangerousCall,
+                range,
+                dangerous_message(dangerous),
+            ));
         } else if modules::is_dangerous_call(module) {
             self.flagged_imports.insert(bound.to_string());
-            self.report(Diagnostic::new(Rule::DangerousCall, range, dangerous_message(module)));
+            self.report(Diagnostic::new(
+                Rule::DangerousCall,
+                range,
+                dangerous_message(module),
+            ));
         }
     }
 
@@ -119,12 +154,17 @@ impl Checker<'_> {
         if let Some(qualified) = self.bindings.qualified_name(&call.func) {
             let root = root_name(&call.func);
             let reported = root.is_some_and(|r| self.flagged_imports.contains(r));
-            let imported_or_builtin = self.bindings.is_imported(&call.func) || matches!(call.func.as_ref(), Expr::Name(_));
+            let imported_or_builtin = self.bindings.is_imported(&call.func)
+                || matches!(call.func.as_ref(), Expr::Name(_));
             if !reported && imported_or_builtin {
                 // Calls into a listed module are reported where the module is named (import or
                 // attribute); here only the exact call targets that live in harmless modules.
                 if modules::DANGEROUS_CALLS.contains(&qualified.as_str()) {
-                    self.report(Diagnostic::new(Rule::DangerousCall, call.func.range(), dangerous_message(&qualified)));
+                    self.report(Diagnostic::new(
+                        Rule::DangerousCall,
+                        call.func.range(),
+                        dangerous_message(&qualified),
+                    ));
                 } else if modules::NETWORK_CALLS.contains(&qualified.as_str()) {
                     self.report(Diagnostic::new(
                         Rule::DirectNetwork,
@@ -160,7 +200,10 @@ impl Checker<'_> {
                 edits.push(Edit::insert(arg.range().start(), "str("));
                 edits.push(Edit::insert(arg.range().end(), ")"));
             }
-            diagnostic = diagnostic.with_fix(Fix::safe(format!("Replace `print` with `{ctx}.log`"), edits));
+            diagnostic = diagnostic.with_fix(Fix::safe(
+                format!("Replace `print` with `{ctx}.log`"),
+                edits,
+            ));
         }
         self.report(diagnostic);
     }
@@ -178,19 +221,30 @@ impl Checker<'_> {
         self.report(Diagnostic::new(
             Rule::UnknownIntegration,
             range,
-            format!("no integration profile named `{name}`: create `integrations/{}.toml` ({hint})", profile_file_stem(name)),
+            format!(
+                "no integration profile named `{name}`: create `integrations/{}.toml` ({hint})",
+                profile_file_stem(name)
+            ),
         ));
     }
 
     fn check_request(&mut self, request: &RequestCall) {
-        let Some(reference) = &request.profile else { return };
-        let Some(entry) = self.workspace.profile(&reference.name) else { return };
-        let Some(path_expr) = request.path else { return };
+        let Some(reference) = &request.profile else {
+            return;
+        };
+        let Some(entry) = self.workspace.profile(&reference.name) else {
+            return;
+        };
+        let Some(path_expr) = request.path else {
+            return;
+        };
 
         if let Some(text) = leading_text(path_expr)
             && (text.starts_with("https://") || text.starts_with("http://"))
         {
-            let host = url::Url::parse(&text).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+            let host = url::Url::parse(&text)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
             if host.is_some() && host != entry.profile.host() {
                 self.report(Diagnostic::new(
                     Rule::ForeignHost,
@@ -206,8 +260,12 @@ impl Checker<'_> {
             return;
         }
 
-        let Some(catalog) = &entry.catalog else { return };
-        let Some(pattern) = request.path_pattern() else { return };
+        let Some(catalog) = &entry.catalog else {
+            return;
+        };
+        let Some(pattern) = request.path_pattern() else {
+            return;
+        };
         let action = request.aws_action();
         let base_path = entry.profile.base_path();
         match catalog.lookup(request.method, &pattern, &base_path, action.as_deref()) {
@@ -228,31 +286,61 @@ impl Checker<'_> {
                 } else {
                     (given(query), given(body))
                 };
-                for missing in endpoint.missing_required(&pattern, query.as_deref(), body.as_deref()) {
+                for missing in
+                    endpoint.missing_required(&pattern, query.as_deref(), body.as_deref())
+                {
                     let (range, message) = match missing.location {
                         ParamLocation::Path if missing.forgotten_f_string => (
                             path_expr.range(),
-                            format!("the path has a `{{…}}` placeholder that is never filled in (parameter `{}`): add the `f` prefix to make it an f-string", missing.name),
+                            format!(
+                                "the path has a `{{…}}` placeholder that is never filled in (parameter `{}`): add the `f` prefix to make it an f-string",
+                                missing.name
+                            ),
                         ),
-                        ParamLocation::Path => (path_expr.range(), format!("path parameter `{}` is empty: fill it in", missing.name)),
+                        ParamLocation::Path => (
+                            path_expr.range(),
+                            format!("path parameter `{}` is empty: fill it in", missing.name),
+                        ),
                         ParamLocation::Query if combine_aws => (
                             request.method_range,
-                            format!("`{}` requires the parameter `{}`: add it to `params=` or `data=`", endpoint.label(), missing.name),
+                            format!(
+                                "`{}` requires the parameter `{}`: add it to `params=` or `data=`",
+                                endpoint.label(),
+                                missing.name
+                            ),
                         ),
                         ParamLocation::Query => (
                             request.method_range,
-                            format!("`{} {}` requires the query parameter `{}`: add it to `params=`", endpoint.method.as_str(), endpoint.path, missing.name),
+                            format!(
+                                "`{} {}` requires the query parameter `{}`: add it to `params=`",
+                                endpoint.method.as_str(),
+                                endpoint.path,
+                                missing.name
+                            ),
                         ),
                         ParamLocation::Body if combine_aws => (
                             request.method_range,
-                            format!("`{}` requires the parameter `{}`: add it to `params=` or `data=`", endpoint.label(), missing.name),
+                            format!(
+                                "`{}` requires the parameter `{}`: add it to `params=` or `data=`",
+                                endpoint.label(),
+                                missing.name
+                            ),
                         ),
                         ParamLocation::Body => (
                             request.method_range,
-                            format!("`{} {}` requires the body field `{}`: add it to `json=`", endpoint.method.as_str(), endpoint.path, missing.name),
+                            format!(
+                                "`{} {}` requires the body field `{}`: add it to `json=`",
+                                endpoint.method.as_str(),
+                                endpoint.path,
+                                missing.name
+                            ),
                         ),
                     };
-                    self.report(Diagnostic::new(Rule::MissingRequiredParameter, range, message));
+                    self.report(Diagnostic::new(
+                        Rule::MissingRequiredParameter,
+                        range,
+                        message,
+                    ));
                 }
             }
             // Several endpoints fit a call whose path or action is computed: nothing to say.
@@ -273,7 +361,11 @@ impl Checker<'_> {
             Lookup::NotFound { suggestion } => {
                 let what = match &action {
                     Some(action) => format!("action `{action}`"),
-                    None => format!("`{} {}`", request.method.as_str(), pattern_text(path_expr, self.source)),
+                    None => format!(
+                        "`{} {}`",
+                        request.method.as_str(),
+                        pattern_text(path_expr, self.source)
+                    ),
                 };
                 let hint = suggestion.map_or_else(String::new, |s| match &s.action {
                     Some(a) => format!("; did you mean action `{a}`?"),
@@ -282,7 +374,10 @@ impl Checker<'_> {
                 self.report(Diagnostic::new(
                     Rule::UnknownEndpoint,
                     path_expr.range(),
-                    format!("{what} is not in the API catalog of profile `{}` ({}){hint}", entry.profile.name, catalog.title),
+                    format!(
+                        "{what} is not in the API catalog of profile `{}` ({}){hint}",
+                        entry.profile.name, catalog.title
+                    ),
                 ));
             }
         }
@@ -299,16 +394,22 @@ impl Checker<'_> {
             if !host_is_loopback {
                 // Point at the scheme itself when the source spells it out (it may not, with escapes).
                 let raw = &self.source.text()[range];
-                let scheme = raw
-                    .find("http://")
-                    .map(|offset| TextRange::at(range.start() + TextSize::try_from(offset).unwrap_or_default(), "http://".text_len()));
+                let scheme = raw.find("http://").map(|offset| {
+                    TextRange::at(
+                        range.start() + TextSize::try_from(offset).unwrap_or_default(),
+                        "http://".text_len(),
+                    )
+                });
                 let mut diagnostic = Diagnostic::new(
                     Rule::InsecureUrl,
                     scheme.unwrap_or(range),
                     "`http://` sends data unencrypted: use `https://`",
                 );
                 if let Some(scheme) = scheme {
-                    diagnostic = diagnostic.with_fix(Fix::unsafe_edit("Use `https://`", vec![Edit::replace(scheme, "https://")]));
+                    diagnostic = diagnostic.with_fix(Fix::unsafe_edit(
+                        "Use `https://`",
+                        vec![Edit::replace(scheme, "https://")],
+                    ));
                 }
                 self.report(diagnostic);
             }
@@ -317,20 +418,28 @@ impl Checker<'_> {
 
     fn report_secret(&mut self, range: TextRange, what: &str) {
         if self.secret_ranges.insert(range) {
-            self.report(Diagnostic::new(
-                Rule::HardcodedSecret,
-                range,
-                format!("this looks like {what}: remove it, keep credentials in the integration profile's secret store, and rotate it (it is in the file's history)"),
-            ));
+            self.report(
+                Diagnostic::new(
+                    Rule::HardcodedSecret,
+                    range,
+                    format!("this looks like {what}: remove it, keep credentials in the integration profile's secret store, and rotate it (it is in the file's history)"),
+                )
+                .with_secret(range),
+            );
         }
     }
 
     /// A string assigned to a secret-sounding name (`api_key = "…"`, `token="…"`, `{"password": "…"}`).
     fn check_named_value(&mut self, name: &str, value: &Expr) {
-        let Expr::StringLiteral(literal) = value else { return };
+        let Expr::StringLiteral(literal) = value else {
+            return;
+        };
         let text = literal.value.to_str();
         if secrets::is_secret_name(name) && secrets::looks_random(text) {
-            self.report_secret(literal.range(), &format!("a credential assigned to `{name}`"));
+            self.report_secret(
+                literal.range(),
+                &format!("a credential assigned to `{name}`"),
+            );
         }
     }
 
@@ -339,7 +448,10 @@ impl Checker<'_> {
         let keyword = TextRange::at(handler.range.start(), "except".text_len());
         match handler.type_.as_deref() {
             None => {
-                let fix = Fix::unsafe_edit("Catch `Exception`", vec![Edit::replace(keyword, "except Exception")]);
+                let fix = Fix::unsafe_edit(
+                    "Catch `Exception`",
+                    vec![Edit::replace(keyword, "except Exception")],
+                );
                 self.report(
                     Diagnostic::new(
                         Rule::SwallowedException,
@@ -387,7 +499,15 @@ impl<'a> Visitor<'a> for Checker<'_> {
             Stmt::Import(import) => {
                 for alias in &import.names {
                     let bound = alias.asname.as_ref().map_or_else(
-                        || alias.name.as_str().split('.').next().unwrap_or_default().to_string(),
+                        || {
+                            alias
+                                .name
+                                .as_str()
+                                .split('.')
+                                .next()
+                                .unwrap_or_default()
+                                .to_string()
+                        },
                         ToString::to_string,
                     );
                     self.check_import(alias.name.as_str(), &bound, alias.range());
@@ -404,13 +524,20 @@ impl<'a> Visitor<'a> for Checker<'_> {
                     let module = import.module.as_ref().map_or("", |m| m.as_str());
                     let top = module.split('.').next().unwrap_or(module);
                     let minor = self.workspace.config.python_version().minor;
-                    if top != "riposte" && top != "__future__" && !is_known_standard_library(minor, top) {
+                    if top != "riposte"
+                        && top != "__future__"
+                        && !is_known_standard_library(minor, top)
+                    {
                         let range = import.module.as_ref().map_or(import.range(), Ranged::range);
                         self.check_import(module, module, range);
                     } else {
                         for alias in &import.names {
                             let bound = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
-                            self.check_import(&format!("{module}.{}", alias.name.as_str()), &bound, alias.range());
+                            self.check_import(
+                                &format!("{module}.{}", alias.name.as_str()),
+                                &bound,
+                                alias.range(),
+                            );
                         }
                     }
                 }
@@ -429,7 +556,9 @@ impl<'a> Visitor<'a> for Checker<'_> {
                 }
             }
             Stmt::AnnAssign(assign) => {
-                if let (Some(name), Some(value)) = (target_name(&assign.target), assign.value.as_deref()) {
+                if let (Some(name), Some(value)) =
+                    (target_name(&assign.target), assign.value.as_deref())
+                {
                     self.check_named_value(name, value);
                 }
             }
@@ -455,7 +584,9 @@ impl<'a> Visitor<'a> for Checker<'_> {
                     }
                 }
             }
-            Expr::StringLiteral(literal) => self.check_string(literal.range(), literal.value.to_str()),
+            Expr::StringLiteral(literal) => {
+                self.check_string(literal.range(), literal.value.to_str())
+            }
             Expr::FString(fstring) => {
                 if let Some(text) = leading_text(expr) {
                     self.check_string(fstring.range(), &text);
@@ -466,7 +597,8 @@ impl<'a> Visitor<'a> for Checker<'_> {
                     let name = attribute.attr.as_str();
                     let alert = sdk::class("Alert").expect("the stub defines Alert");
                     if alert.member(name).is_none() {
-                        let known: Vec<&str> = alert.public_members().map(|m| m.name.as_str()).collect();
+                        let known: Vec<&str> =
+                            alert.public_members().map(|m| m.name.as_str()).collect();
                         self.report(Diagnostic::new(
                             Rule::UnknownAlertAttribute,
                             attribute.attr.range(),
@@ -477,7 +609,8 @@ impl<'a> Visitor<'a> for Checker<'_> {
                         ));
                     }
                 } else if !self.bindings.is_imported(&attribute.value)
-                    || !root_name(&attribute.value).is_some_and(|r| self.flagged_imports.contains(r))
+                    || !root_name(&attribute.value)
+                        .is_some_and(|r| self.flagged_imports.contains(r))
                 {
                     self.check_module_attribute(expr);
                 }
@@ -496,12 +629,18 @@ impl<'a> Visitor<'a> for Checker<'_> {
 impl Checker<'_> {
     /// `urllib.request` reached through `import urllib`: the import was harmless, the use is not.
     fn check_module_attribute(&mut self, expr: &Expr) {
-        let Expr::Attribute(attribute) = expr else { return };
+        let Expr::Attribute(attribute) = expr else {
+            return;
+        };
         if !self.bindings.is_imported(&attribute.value) {
             return;
         }
-        let Some(qualified) = self.bindings.qualified_name(expr) else { return };
-        let Some(parent) = self.bindings.qualified_name(&attribute.value) else { return };
+        let Some(qualified) = self.bindings.qualified_name(expr) else {
+            return;
+        };
+        let Some(parent) = self.bindings.qualified_name(&attribute.value) else {
+            return;
+        };
         // Report where the dangerous module is first named, not again at each deeper attribute.
         if let Some(network) = network_module(&qualified)
             && network_module(&parent).is_none()
@@ -514,13 +653,19 @@ impl Checker<'_> {
         } else if let Some(dangerous) = dangerous_module(&qualified)
             && dangerous_module(&parent).is_none()
         {
-            self.report(Diagnostic::new(Rule::DangerousCall, expr.range(), dangerous_message(dangerous)));
+            self.report(Diagnostic::new(
+                Rule::DangerousCall,
+                expr.range(),
+                dangerous_message(dangerous),
+            ));
         }
     }
 }
 
 fn dangerous_message(what: &str) -> String {
-    format!("`{what}` can run arbitrary code or processes, which a playbook must not do: express the logic in Python and call services through integrations")
+    format!(
+        "`{what}` can run arbitrary code or processes, which a playbook must not do: express the logic in Python and call services through integrations"
+    )
 }
 
 fn root_name(expr: &Expr) -> Option<&str> {
@@ -559,5 +704,7 @@ pub fn profile_file_stem(name: &str) -> String {
 
 fn pattern_text(expr: &Expr, source: &SourceFile) -> String {
     let raw = &source.text()[expr.range()];
-    raw.trim_start_matches(['f', 'F', 'r', 'R']).trim_matches(['"', '\'']).to_string()
+    raw.trim_start_matches(['f', 'F', 'r', 'R'])
+        .trim_matches(['"', '\''])
+        .to_string()
 }

@@ -22,27 +22,35 @@ use crate::workspace::Workspace;
 
 /// Parses a playbook for the configured Python version, or says why it would not be safe to:
 /// nesting deeper than CPython accepts is refused before the parser builds a tree that deep.
-pub fn parse_playbook(source: &str, workspace: &Workspace) -> Result<Parsed<ModModule>, Diagnostic> {
+pub fn parse_playbook(
+    source: &str,
+    workspace: &Workspace,
+) -> Result<Parsed<ModModule>, Diagnostic> {
     if let Some(too_deep) = nesting::find_excess(source) {
         return Err(too_deep);
     }
-    let options = ParseOptions::from(Mode::Module).with_target_version(workspace.config.python_version());
+    let options =
+        ParseOptions::from(Mode::Module).with_target_version(workspace.config.python_version());
     let parsed = parse_unchecked(source, options);
-    Ok(parsed.try_into_module().expect("Mode::Module parses a module"))
+    Ok(parsed
+        .try_into_module()
+        .expect("Mode::Module parses a module"))
 }
 
 /// Every diagnostic for one playbook, sorted by position, after lint selection and `noqa`.
 pub fn check_playbook(source: &SourceFile, workspace: &Workspace) -> Vec<Diagnostic> {
     // The AST walk recurses; a fresh stack keeps a hostile but CPython-legal file from exhausting
     // the caller's (a 2 MiB test or worker thread, say).
-    stacker::maybe_grow(256 * 1024, 8 * 1024 * 1024, || check_unfiltered(source, workspace))
-        .into_iter()
-        .filter_map(|mut diagnostic| {
-            diagnostic.severity = workspace.config.effective_severity(diagnostic.rule)?;
-            Some(diagnostic)
-        })
-        .collect::<Vec<_>>()
-        .apply_noqa(source.text())
+    stacker::maybe_grow(256 * 1024, 8 * 1024 * 1024, || {
+        check_unfiltered(source, workspace)
+    })
+    .into_iter()
+    .filter_map(|mut diagnostic| {
+        diagnostic.severity = workspace.config.effective_severity(diagnostic.rule)?;
+        Some(diagnostic)
+    })
+    .collect::<Vec<_>>()
+    .apply_noqa(source.text())
 }
 
 /// Checks bytes as read from disk: a binary or non-UTF-8 file is an RP001 at the first bad byte.
@@ -75,7 +83,12 @@ fn check_unfiltered(source: &SourceFile, workspace: &Workspace) -> Vec<Diagnosti
     let max_lines = workspace.config.limits.max_lines;
     let lines = source.line_count() - usize::from(source.text().ends_with('\n'));
     if lines > max_lines {
-        let line_start = source.line_index().line_starts().get(max_lines).copied().unwrap_or_default();
+        let line_start = source
+            .line_index()
+            .line_starts()
+            .get(max_lines)
+            .copied()
+            .unwrap_or_default();
         diagnostics.push(Diagnostic::at_offset(
             Rule::TooManyLines,
             line_start,
@@ -100,7 +113,11 @@ fn check_unfiltered(source: &SourceFile, workspace: &Workspace) -> Vec<Diagnosti
             continue;
         }
         seen_errors.push(error.location);
-        diagnostics.push(Diagnostic::new(Rule::SyntaxError, error.location, format!("syntax error: {}", error.error)));
+        diagnostics.push(Diagnostic::new(
+            Rule::SyntaxError,
+            error.location,
+            format!("syntax error: {}", error.error),
+        ));
     }
     for error in parsed.unsupported_syntax_errors() {
         diagnostics.push(Diagnostic::new(
@@ -115,7 +132,9 @@ fn check_unfiltered(source: &SourceFile, workspace: &Workspace) -> Vec<Diagnosti
 }
 
 fn sorted(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    diagnostics.sort_by(|a, b| (a.range.start(), a.rule, &a.message).cmp(&(b.range.start(), b.rule, &b.message)));
+    diagnostics.sort_by(|a, b| {
+        (a.range.start(), a.rule, &a.message).cmp(&(b.range.start(), b.rule, &b.message))
+    });
     diagnostics
 }
 
@@ -130,7 +149,11 @@ impl ApplyNoqa for Vec<Diagnostic> {
         }
         let directives = noqa_directives(text);
         self.into_iter()
-            .filter(|d| !directives.iter().any(|directive| directive.suppresses(d.rule, d.range.start(), text)))
+            .filter(|d| {
+                !directives
+                    .iter()
+                    .any(|directive| directive.suppresses(d.rule, d.range.start(), text))
+            })
             .collect()
     }
 }
@@ -147,7 +170,9 @@ impl<'a> RuleSelector<'a> {
         if text.eq_ignore_ascii_case("ALL") {
             return Some(RuleSelector::All);
         }
-        let matches_any = Rule::ALL.iter().any(|rule| rule.code().starts_with(&text.to_ascii_uppercase()));
+        let matches_any = Rule::ALL
+            .iter()
+            .any(|rule| rule.code().starts_with(&text.to_ascii_uppercase()));
         (text.len() >= 2 && matches_any).then_some(RuleSelector::Prefix(text))
     }
 

@@ -22,10 +22,22 @@ pub const NETWORK_MODULES: &[&str] = &[
 ];
 
 /// Call targets that open connections although their module is harmless (RP009).
-pub const NETWORK_CALLS: &[&str] = &["asyncio.open_connection", "asyncio.start_server", "asyncio.create_connection"];
+pub const NETWORK_CALLS: &[&str] = &[
+    "asyncio.open_connection",
+    "asyncio.start_server",
+    "asyncio.create_connection",
+];
 
 /// Modules whose import alone gives a playbook code execution, processes or raw memory (RP010).
-pub const DANGEROUS_MODULES: &[&str] = &["subprocess", "ctypes", "importlib", "marshal", "pty", "multiprocessing", "cffi"];
+pub const DANGEROUS_MODULES: &[&str] = &[
+    "subprocess",
+    "ctypes",
+    "importlib",
+    "marshal",
+    "pty",
+    "multiprocessing",
+    "cffi",
+];
 
 /// Call targets that execute code, start processes or deserialise objects (RP010).
 pub const DANGEROUS_CALLS: &[&str] = &[
@@ -64,15 +76,24 @@ pub const DANGEROUS_CALLS: &[&str] = &[
 
 /// Whether `qualified` is `module` or inside it (`urllib.request.urlopen` is in `urllib.request`).
 pub fn is_within(qualified: &str, module: &str) -> bool {
-    qualified == module || qualified.strip_prefix(module).is_some_and(|rest| rest.starts_with('.'))
+    qualified == module
+        || qualified
+            .strip_prefix(module)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 pub fn network_module(qualified: &str) -> Option<&'static str> {
-    NETWORK_MODULES.iter().copied().find(|m| is_within(qualified, m))
+    NETWORK_MODULES
+        .iter()
+        .copied()
+        .find(|m| is_within(qualified, m))
 }
 
 pub fn dangerous_module(qualified: &str) -> Option<&'static str> {
-    DANGEROUS_MODULES.iter().copied().find(|m| is_within(qualified, m))
+    DANGEROUS_MODULES
+        .iter()
+        .copied()
+        .find(|m| is_within(qualified, m))
 }
 
 pub fn is_dangerous_call(qualified: &str) -> bool {
@@ -97,9 +118,13 @@ pub fn replacement_for(top_level: &str) -> &'static str {
         "slack_sdk" | "jira" | "pysnow" | "vt" | "msgraph" | "atlassian" => {
             "call the service's HTTP API through an integration profile (`ctx.integration(\"Name\")`)"
         }
-        "dateutil" | "pytz" | "arrow" | "pendulum" => "use `datetime` and `zoneinfo` from the standard library",
+        "dateutil" | "pytz" | "arrow" | "pendulum" => {
+            "use `datetime` and `zoneinfo` from the standard library"
+        }
         "yaml" | "toml" => "use `json` or `tomllib` from the standard library",
         "pandas" | "numpy" => "use `csv`, `statistics` and plain lists and dicts",
-        _ => "use the standard library, or an integration profile for anything that calls a service",
+        _ => {
+            "use the standard library, or an integration profile for anything that calls a service"
+        }
     }
 }

@@ -32,7 +32,11 @@ struct Frame {
 
 impl Frame {
     fn new() -> Self {
-        Frame { max: 0, ops: 0, inner: 0 }
+        Frame {
+            max: 0,
+            ops: 0,
+            inner: 0,
+        }
     }
     fn depth(&self) -> usize {
         self.max.max(self.ops + self.inner)
@@ -53,13 +57,18 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
     let mut indents: Vec<usize> = vec![0];
     let mut at_line_start = true;
     let mut i = 0;
-    let error = |at: usize, message: String| Some(Diagnostic::at_offset(Rule::SyntaxError, size(at), message));
+    let error = |at: usize, message: String| {
+        Some(Diagnostic::at_offset(Rule::SyntaxError, size(at), message))
+    };
 
     while i < bytes.len() {
         let b = bytes[i];
         if at_line_start && frames.len() == 1 {
             at_line_start = false;
-            let width = bytes[i..].iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+            let width = bytes[i..]
+                .iter()
+                .take_while(|&&c| c == b' ' || c == b'\t')
+                .count();
             let next = bytes.get(i + width).copied();
             if !matches!(next, Some(b'\n' | b'\r' | b'#') | None) {
                 while indents.last().is_some_and(|&w| w > width) {
@@ -68,7 +77,12 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
                 if indents.last().is_some_and(|&w| w < width) {
                     indents.push(width);
                     if indents.len() > MAX_INDENT_LEVELS + 1 {
-                        return error(i, format!("too many levels of indentation (Python allows {MAX_INDENT_LEVELS}): move the inner blocks into functions"));
+                        return error(
+                            i,
+                            format!(
+                                "too many levels of indentation (Python allows {MAX_INDENT_LEVELS}): move the inner blocks into functions"
+                            ),
+                        );
                     }
                 }
             }
@@ -87,7 +101,11 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
                 continue;
             }
             b'\\' if bytes.get(i + 1) == Some(&b'\r') => {
-                i += if bytes.get(i + 2) == Some(&b'\n') { 3 } else { 2 };
+                i += if bytes.get(i + 2) == Some(&b'\n') {
+                    3
+                } else {
+                    2
+                };
                 continue;
             }
             b'\n' if frames.len() == 1 => {
@@ -104,7 +122,12 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
                 outer += top.ops + top.inner;
                 frames.push(Frame::new());
                 if frames.len() > MAX_BRACKETS + 1 {
-                    return error(i, format!("too many nested brackets (Python allows {MAX_BRACKETS}): split the expression into named parts"));
+                    return error(
+                        i,
+                        format!(
+                            "too many nested brackets (Python allows {MAX_BRACKETS}): split the expression into named parts"
+                        ),
+                    );
                 }
             }
             b')' | b']' | b'}' if frames.len() > 1 => {
@@ -113,13 +136,19 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
                 outer -= parent.ops + parent.inner;
                 parent.inner = parent.inner.max(closed);
             }
-            b',' => frames.last_mut().expect("the module frame stays").end_segment(),
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'~' | b'.' | b'<' | b'>' => {
+            b',' => frames
+                .last_mut()
+                .expect("the module frame stays")
+                .end_segment(),
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'~' | b'.' | b'<'
+            | b'>' => {
                 frames.last_mut().expect("the module frame stays").ops += 1;
             }
             c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
                 let start = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80) {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] >= 0x80)
+                {
                     i += 1;
                 }
                 let word = &source[start..i];
@@ -156,7 +185,10 @@ fn check_depth(outer: usize, frames: &[Frame], at: usize) -> Option<Diagnostic> 
 }
 
 fn is_string_prefix(word: &str) -> bool {
-    word.len() <= 2 && word.chars().all(|c| matches!(c.to_ascii_lowercase(), 'r' | 'b' | 'u' | 'f' | 't'))
+    word.len() <= 2
+        && word
+            .chars()
+            .all(|c| matches!(c.to_ascii_lowercase(), 'r' | 'b' | 'u' | 'f' | 't'))
 }
 
 /// Returns the offset after the string literal starting at the quote at `start`.

@@ -9,7 +9,8 @@ use ruff_text_size::{TextRange, TextSize};
 use crate::lint::Rule;
 
 static NOQA: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?").expect("noqa pattern is valid")
+    Regex::new(r"(?i)#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?")
+        .expect("noqa pattern is valid")
 });
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +25,14 @@ pub struct NoqaDirective {
 
 impl NoqaDirective {
     pub fn suppresses(&self, rule: Rule, at: TextSize, text: &str) -> bool {
-        let on_line = self.line.contains(at) || (at == self.line.end() && at.to_usize() == text.len());
-        on_line && (self.codes.is_empty() || self.codes.iter().any(|(code, _)| code.eq_ignore_ascii_case(rule.code())))
+        let on_line =
+            self.line.contains(at) || (at == self.line.end() && at.to_usize() == text.len());
+        on_line
+            && (self.codes.is_empty()
+                || self
+                    .codes
+                    .iter()
+                    .any(|(code, _)| code.eq_ignore_ascii_case(rule.code())))
     }
 }
 
@@ -37,21 +44,32 @@ pub fn noqa_directives(text: &str) -> Vec<NoqaDirective> {
     for line in text.split_inclusive('\n') {
         if let Some(found) = NOQA.captures(line) {
             let whole = found.get(0).expect("group 0 exists");
-            let at = |start: usize, end: usize| TextRange::new(size(offset + start), size(offset + end));
+            let at =
+                |start: usize, end: usize| TextRange::new(size(offset + start), size(offset + end));
             let codes = found.name("codes").map_or_else(Vec::new, |codes| {
                 let base = codes.start();
                 let mut list = Vec::new();
                 let mut cursor = 0;
-                for code in codes.as_str().split(|c: char| c == ',' || c.is_whitespace()) {
+                for code in codes
+                    .as_str()
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                {
                     if !code.is_empty() {
-                        let start = base + codes.as_str()[cursor..].find(code).map_or(0, |i| i + cursor);
+                        let start = base
+                            + codes.as_str()[cursor..]
+                                .find(code)
+                                .map_or(0, |i| i + cursor);
                         list.push((code.to_ascii_uppercase(), at(start, start + code.len())));
                         cursor = start - base + code.len();
                     }
                 }
                 list
             });
-            out.push(NoqaDirective { line: at(0, line.len()), range: at(whole.start(), whole.end()), codes });
+            out.push(NoqaDirective {
+                line: at(0, line.len()),
+                range: at(whole.start(), whole.end()),
+                codes,
+            });
         }
         offset += line.len();
     }

@@ -58,7 +58,10 @@ rules! {
 
 impl Rule {
     pub fn from_code(code: &str) -> Option<Rule> {
-        Rule::ALL.iter().copied().find(|rule| rule.code().eq_ignore_ascii_case(code))
+        Rule::ALL
+            .iter()
+            .copied()
+            .find(|rule| rule.code().eq_ignore_ascii_case(code))
     }
 
     /// The anchor of the rule's section in `docs/rules.md`, e.g. `rp003-external-import`.
@@ -69,9 +72,13 @@ impl Rule {
     /// The rule's section of `docs/rules.md` (what, why, example, fix), for hover and `riposte rule`.
     pub fn documentation(self) -> &'static str {
         let heading = format!("## {} {}", self.code(), self.name());
-        let Some(start) = RULES_MD.find(&heading) else { return self.summary() };
+        let Some(start) = RULES_MD.find(&heading) else {
+            return self.summary();
+        };
         let rest = &RULES_MD[start..];
-        let end = rest[heading.len()..].find("\n## ").map_or(rest.len(), |i| i + heading.len());
+        let end = rest[heading.len()..]
+            .find("\n## ")
+            .map_or(rest.len(), |i| i + heading.len());
         rest[..end].trim_end()
     }
 }

@@ -74,13 +74,19 @@ impl<'a> RequestCall<'a> {
     /// The AWS Query `Action`, from a literal `params`/`data` dict.
     pub fn aws_action(&self) -> Option<String> {
         ["params", "data"].iter().find_map(|kw| {
-            let Expr::Dict(dict) = self.keyword_value(kw)? else { return None };
-            dict.items.iter().find_map(|item| match (&item.key, &item.value) {
-                (Some(Expr::StringLiteral(k)), Expr::StringLiteral(v)) if k.value.to_str() == "Action" => {
-                    Some(v.value.to_str().to_string())
-                }
-                _ => None,
-            })
+            let Expr::Dict(dict) = self.keyword_value(kw)? else {
+                return None;
+            };
+            dict.items
+                .iter()
+                .find_map(|item| match (&item.key, &item.value) {
+                    (Some(Expr::StringLiteral(k)), Expr::StringLiteral(v))
+                        if k.value.to_str() == "Action" =>
+                    {
+                        Some(v.value.to_str().to_string())
+                    }
+                    _ => None,
+                })
         })
     }
 }
@@ -115,7 +121,9 @@ pub fn fstring_parts(fstring: &ruff_python_ast::ExprFString) -> Vec<PathPart> {
             FStringPart::FString(f) => {
                 for element in &f.elements {
                     match element {
-                        InterpolatedStringElement::Literal(text) => parts.push(PathPart::Text(text.value.to_string())),
+                        InterpolatedStringElement::Literal(text) => {
+                            parts.push(PathPart::Text(text.value.to_string()))
+                        }
                         InterpolatedStringElement::Interpolation(_) => parts.push(PathPart::Hole),
                     }
                 }
@@ -145,9 +153,18 @@ pub fn leading_text(expr: &Expr) -> Option<String> {
 
 impl Bindings {
     pub fn collect(module: &ModModule) -> Bindings {
-        let mut bindings = Bindings { ctx_names: vec!["ctx".into()], alert_names: vec!["alert".into()], ..Bindings::default() };
+        let mut bindings = Bindings {
+            ctx_names: vec!["ctx".into()],
+            alert_names: vec!["alert".into()],
+            ..Bindings::default()
+        };
         if let Some(run) = entry_point(module) {
-            let positional: Vec<_> = run.parameters.posonlyargs.iter().chain(&run.parameters.args).collect();
+            let positional: Vec<_> = run
+                .parameters
+                .posonlyargs
+                .iter()
+                .chain(&run.parameters.args)
+                .collect();
             if let Some(alert) = positional.first() {
                 push_unique(&mut bindings.alert_names, alert.parameter.name.as_str());
             }
@@ -155,7 +172,9 @@ impl Bindings {
                 push_unique(&mut bindings.ctx_names, ctx.parameter.name.as_str());
             }
         }
-        let mut collector = Collector { bindings: &mut bindings };
+        let mut collector = Collector {
+            bindings: &mut bindings,
+        };
         collector.visit_body(&module.body);
         bindings
     }
@@ -165,7 +184,9 @@ impl Bindings {
     pub fn qualified_name(&self, expr: &Expr) -> Option<String> {
         match expr {
             Expr::Name(name) => Some(
-                self.imports.get(name.id.as_str()).map_or_else(|| name.id.to_string(), |import| import.qualified.clone()),
+                self.imports
+                    .get(name.id.as_str())
+                    .map_or_else(|| name.id.to_string(), |import| import.qualified.clone()),
             ),
             Expr::Attribute(attribute) => {
                 let base = self.qualified_name(&attribute.value)?;
@@ -194,8 +215,11 @@ impl Bindings {
 
     /// `ctx.<method>(...)`: the SDK method a call invokes on the context.
     pub fn ctx_method<'e>(&self, call: &'e ExprCall) -> Option<&'e str> {
-        let Expr::Attribute(attribute) = call.func.as_ref() else { return None };
-        self.is_ctx(&attribute.value).then(|| attribute.attr.as_str())
+        let Expr::Attribute(attribute) = call.func.as_ref() else {
+            return None;
+        };
+        self.is_ctx(&attribute.value)
+            .then(|| attribute.attr.as_str())
     }
 
     /// `ctx.integration("X")` with a literal name.
@@ -203,25 +227,46 @@ impl Bindings {
         if self.ctx_method(call)? != "integration" {
             return None;
         }
-        let arg = call.arguments.args.first().or_else(|| call.arguments.find_keyword("name").map(|k| &k.value))?;
-        let Expr::StringLiteral(name) = arg else { return None };
-        Some(IntegrationRef { name: name.value.to_str().to_string(), range: name.range() })
+        let arg = call
+            .arguments
+            .args
+            .first()
+            .or_else(|| call.arguments.find_keyword("name").map(|k| &k.value))?;
+        let Expr::StringLiteral(name) = arg else {
+            return None;
+        };
+        Some(IntegrationRef {
+            name: name.value.to_str().to_string(),
+            range: name.range(),
+        })
     }
 
     /// A request through an integration client, if this call is one.
     pub fn request_call<'a>(&self, call: &'a ExprCall) -> Option<RequestCall<'a>> {
-        let Expr::Attribute(attribute) = call.func.as_ref() else { return None };
-        let method = CLIENT_METHODS.iter().find(|(name, _)| *name == attribute.attr.as_str())?.1;
+        let Expr::Attribute(attribute) = call.func.as_ref() else {
+            return None;
+        };
+        let method = CLIENT_METHODS
+            .iter()
+            .find(|(name, _)| *name == attribute.attr.as_str())?
+            .1;
         let profile = match attribute.value.as_ref() {
             Expr::Name(name) => {
                 let profile = self.clients.get(name.id.as_str())?;
                 // The binding's own range is not known here; point at the client name.
-                Some(IntegrationRef { name: profile.clone(), range: name.range() })
+                Some(IntegrationRef {
+                    name: profile.clone(),
+                    range: name.range(),
+                })
             }
             Expr::Call(inner) => Some(self.integration_ref(inner)?),
             _ => return None,
         };
-        let path = call.arguments.args.first().or_else(|| call.arguments.find_keyword("path").map(|k| &k.value));
+        let path = call
+            .arguments
+            .args
+            .first()
+            .or_else(|| call.arguments.find_keyword("path").map(|k| &k.value));
         Some(RequestCall {
             profile,
             method,
@@ -272,7 +317,13 @@ impl<'a> Visitor<'a> for Collector<'_> {
                             (top.clone(), top)
                         }
                     };
-                    self.bindings.imports.insert(bound, ImportBinding { qualified, range: alias.range() });
+                    self.bindings.imports.insert(
+                        bound,
+                        ImportBinding {
+                            qualified,
+                            range: alias.range(),
+                        },
+                    );
                 }
             }
             Stmt::ImportFrom(import) if import.level == 0 => {
@@ -280,33 +331,53 @@ impl<'a> Visitor<'a> for Collector<'_> {
                 for alias in &import.names {
                     let bound = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
                     let qualified = format!("{module}.{}", alias.name.as_str());
-                    self.bindings.imports.insert(bound, ImportBinding { qualified, range: alias.range() });
+                    self.bindings.imports.insert(
+                        bound,
+                        ImportBinding {
+                            qualified,
+                            range: alias.range(),
+                        },
+                    );
                 }
             }
             Stmt::FunctionDef(function) => {
                 // Helpers commonly take the context and alert under their usual names.
-                for param in function.parameters.posonlyargs.iter().chain(&function.parameters.args) {
+                for param in function
+                    .parameters
+                    .posonlyargs
+                    .iter()
+                    .chain(&function.parameters.args)
+                {
                     let annotation = param.parameter.annotation.as_deref();
                     let annotated = |class: &str| matches!(annotation, Some(Expr::Name(n)) if n.id.as_str() == class);
                     if annotated("Context") {
                         push_unique(&mut self.bindings.ctx_names, param.parameter.name.as_str());
                     } else if annotated("Alert") {
-                        push_unique(&mut self.bindings.alert_names, param.parameter.name.as_str());
+                        push_unique(
+                            &mut self.bindings.alert_names,
+                            param.parameter.name.as_str(),
+                        );
                     }
                 }
             }
             Stmt::Assign(assign) => {
-                if let ([Expr::Name(target)], Expr::Call(call)) = (assign.targets.as_slice(), assign.value.as_ref())
+                if let ([Expr::Name(target)], Expr::Call(call)) =
+                    (assign.targets.as_slice(), assign.value.as_ref())
                     && let Some(reference) = self.bindings.integration_ref(call)
                 {
-                    self.bindings.clients.insert(target.id.to_string(), reference.name);
+                    self.bindings
+                        .clients
+                        .insert(target.id.to_string(), reference.name);
                 }
             }
             Stmt::AnnAssign(assign) => {
-                if let (Expr::Name(target), Some(Expr::Call(call))) = (assign.target.as_ref(), assign.value.as_deref())
+                if let (Expr::Name(target), Some(Expr::Call(call))) =
+                    (assign.target.as_ref(), assign.value.as_deref())
                     && let Some(reference) = self.bindings.integration_ref(call)
                 {
-                    self.bindings.clients.insert(target.id.to_string(), reference.name);
+                    self.bindings
+                        .clients
+                        .insert(target.id.to_string(), reference.name);
                 }
             }
             _ => {}
@@ -316,10 +387,13 @@ impl<'a> Visitor<'a> for Collector<'_> {
 
     fn visit_expr(&mut self, expr: &'a Expr) {
         if let Expr::Named(named) = expr
-            && let (Expr::Name(target), Expr::Call(call)) = (named.target.as_ref(), named.value.as_ref())
+            && let (Expr::Name(target), Expr::Call(call)) =
+                (named.target.as_ref(), named.value.as_ref())
             && let Some(reference) = self.bindings.integration_ref(call)
         {
-            self.bindings.clients.insert(target.id.to_string(), reference.name);
+            self.bindings
+                .clients
+                .insert(target.id.to_string(), reference.name);
         }
         stacker::maybe_grow(64 * 1024, 1024 * 1024, || walk_expr(self, expr));
     }
