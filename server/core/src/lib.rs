@@ -7,7 +7,7 @@
 pub mod alert;
 pub mod catalog;
 pub mod diagnostic;
-
+pub mod docs;
 pub mod formats;
 pub mod lint;
 pub mod sdk;
