@@ -19,3 +19,7 @@ step "tests"
 cargo nextest run --workspace --locked --no-fail-fast
 # nextest does not run doctests
 cargo test --workspace --doc --locked
+
+step "SARIF output validates (SARIF 2.1.0 + GitHub code scanning rules)"
+cargo build --locked --bin riposte
+bash scripts/validate-sarif.sh

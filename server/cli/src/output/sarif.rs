@@ -16,8 +16,10 @@ pub fn render(reports: &[Report]) -> String {
                 "name": rule.name(),
                 "shortDescription": { "text": rule.summary() },
                 "fullDescription": { "text": rule.summary() },
-                "helpUri": super::rule_url(*rule),
+                "helpUri": rule.doc_url(),
+                "help": { "text": format!("{} See {}", rule.summary(), rule.doc_url()), "markdown": rule.documentation() },
                 "defaultConfiguration": { "level": level(rule.default_severity()) },
+                "properties": properties(*rule),
             })
         })
         .collect();
@@ -64,6 +66,21 @@ pub fn render(reports: &[Report]) -> String {
     let mut text = serde_json::to_string_pretty(&log).expect("JSON values serialise");
     text.push('\n');
     text
+}
+
+/// Tags and, for security rules, the `security-severity` GitHub uses to rank alerts (CVSS-like 0-10).
+fn properties(rule: Rule) -> Value {
+    let security_severity = match rule {
+        Rule::HardcodedSecret | Rule::ForeignHost => Some("8.0"),
+        Rule::DangerousCall | Rule::DirectNetwork => Some("7.0"),
+        Rule::InvalidProfile => Some("6.0"),
+        Rule::InsecureUrl => Some("5.0"),
+        _ => None,
+    };
+    match security_severity {
+        Some(score) => json!({ "tags": ["security"], "precision": "high", "security-severity": score }),
+        None => json!({ "tags": ["correctness"], "precision": "high" }),
+    }
 }
 
 fn level(severity: Severity) -> &'static str {
