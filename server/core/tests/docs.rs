@@ -32,11 +32,13 @@ fn read(path: &Path) -> String {
 /// The demo workspace, loaded through the core's own types.
 fn demo_workspace() -> Workspace {
     let root = demo_root();
-    let config = Config::parse(&read(&root.join("riposte.toml"))).expect("the demo riposte.toml parses");
+    let config =
+        Config::parse(&read(&root.join("riposte.toml"))).expect("the demo riposte.toml parses");
     let mut workspace = Workspace::new(config);
     for path in sorted_files(&root.join("integrations"), "toml") {
         let (profile, diagnostics) = Profile::parse(&read(&path));
-        let profile = profile.unwrap_or_else(|| panic!("{} is invalid: {diagnostics:?}", path.display()));
+        let profile =
+            profile.unwrap_or_else(|| panic!("{} is invalid: {diagnostics:?}", path.display()));
         let custom = if profile.api_is_file() {
             let api = profile.api.clone().expect("api_is_file implies api");
             let catalog = ApiCatalog::from_openapi(&profile.name, &read(&root.join(&api)))
@@ -45,21 +47,33 @@ fn demo_workspace() -> Workspace {
         } else {
             None
         };
-        let file = path.file_name().expect("file name").to_string_lossy().into_owned();
+        let file = path
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
         workspace.add_profile(format!("integrations/{file}"), profile, custom);
     }
     for path in sorted_files(&root.join("playbooks"), "py") {
-        workspace.add_playbook(path.file_stem().expect("stem").to_string_lossy().into_owned());
+        workspace.add_playbook(
+            path.file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned(),
+        );
     }
     workspace
 }
 
 fn demo_playbook(stem: &str) -> SourceFile {
-    SourceFile::new(read(&demo_root().join("playbooks").join(format!("{stem}.py"))))
+    SourceFile::new(read(
+        &demo_root().join("playbooks").join(format!("{stem}.py")),
+    ))
 }
 
 fn render(stem: &str, text: &str) -> String {
-    docs::render(stem, &SourceFile::new(text), &demo_workspace()).unwrap_or_else(|e| panic!("{stem}: {e}"))
+    docs::render(stem, &SourceFile::new(text), &demo_workspace())
+        .unwrap_or_else(|e| panic!("{stem}: {e}"))
 }
 
 fn flowchart(markdown: &str) -> &str {
@@ -72,7 +86,12 @@ fn flowchart(markdown: &str) -> &str {
 fn node_id(flow: &str, needle: &str) -> String {
     flow.lines()
         .map(str::trim)
-        .find(|line| line.starts_with('n') && !line.contains("-->") && !line.contains("-.->") && line.contains(needle))
+        .find(|line| {
+            line.starts_with('n')
+                && !line.contains("-->")
+                && !line.contains("-.->")
+                && line.contains(needle)
+        })
         .and_then(|line| line.split(|c: char| !c.is_ascii_alphanumeric()).next())
         .unwrap_or_else(|| panic!("no node with {needle:?} in\n{flow}"))
         .to_string()
@@ -100,7 +119,10 @@ fn assert_well_formed(flow: &str) {
             let parts: Vec<&str> = line.split_whitespace().collect();
             let from = parts[0].to_string();
             let to = parts.last().expect("edge target").to_string();
-            if let Some(label) = line.split_once('|').map(|(_, rest)| rest.rsplit_once('|').expect("label closes").0) {
+            if let Some(label) = line
+                .split_once('|')
+                .map(|(_, rest)| rest.rsplit_once('|').expect("label closes").0)
+            {
                 assert!(!label.contains('|'), "{line}");
                 if label.starts_with('"') {
                     assert_eq!(label.matches('"').count(), 2, "raw quote in {line}");
@@ -108,8 +130,14 @@ fn assert_well_formed(flow: &str) {
             }
             edges.push((from, to));
         } else {
-            let id: String = line.chars().take_while(char::is_ascii_alphanumeric).collect();
-            assert!(id.starts_with('n') && id[1..].parse::<usize>().is_ok(), "bad node line {line:?}");
+            let id: String = line
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
+            assert!(
+                id.starts_with('n') && id[1..].parse::<usize>().is_ok(),
+                "bad node line {line:?}"
+            );
             assert!(declared.insert(id.clone()), "{id} declared twice");
             let label = &line[id.len()..];
             assert_eq!(label.matches('"').count(), 2, "raw quote in {line}");
@@ -117,12 +145,18 @@ fn assert_well_formed(flow: &str) {
                 assert!(!label.contains(bad), "raw {bad} in {line}");
             }
             let inner = &label[label.find('"').unwrap() + 1..label.rfind('"').unwrap()];
-            assert!(!inner.contains('[') && !inner.contains(']'), "raw bracket in {line}");
+            assert!(
+                !inner.contains('[') && !inner.contains(']'),
+                "raw bracket in {line}"
+            );
         }
     }
     assert_eq!(depth, 0, "unbalanced subgraphs");
     for (from, to) in edges {
-        assert!(declared.contains(&from) && declared.contains(&to), "edge {from} -> {to} to an undeclared node");
+        assert!(
+            declared.contains(&from) && declared.contains(&to),
+            "edge {from} -> {to} to an undeclared node"
+        );
     }
     assert!(declared.len() <= MAX_NODES, "{} nodes", declared.len());
 }
@@ -131,9 +165,16 @@ fn assert_well_formed(flow: &str) {
 fn every_demo_playbook_snapshot() {
     let workspace = demo_workspace();
     let playbooks = sorted_files(&demo_root().join("playbooks"), "py");
-    assert!(playbooks.len() >= 5, "the demo workspace has its five playbooks");
+    assert!(
+        playbooks.len() >= 5,
+        "the demo workspace has its five playbooks"
+    );
     for path in playbooks {
-        let stem = path.file_stem().expect("stem").to_string_lossy().into_owned();
+        let stem = path
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
         let markdown = docs::render(&stem, &SourceFile::new(read(&path)), &workspace)
             .unwrap_or_else(|e| panic!("{stem}: {e}"));
         assert!(markdown.starts_with(&format!(
@@ -146,7 +187,10 @@ fn every_demo_playbook_snapshot() {
 
 #[test]
 fn virustotal_flow_shows_the_loop_the_lookup_and_the_decisions() {
-    let markdown = render("vt-url-enrichment", demo_playbook("vt-url-enrichment").text());
+    let markdown = render(
+        "vt-url-enrichment",
+        demo_playbook("vt-url-enrichment").text(),
+    );
     let flow = flowchart(&markdown);
 
     let start = node_id(flow, "([\"run(alert, ctx)\"])");
@@ -164,7 +208,7 @@ fn virustotal_flow_shows_the_loop_the_lookup_and_the_decisions() {
     for edge in [
         format!("{loop_node} --> {lookup}"),
         format!("{lookup} --> {not_found}"),
-        format!("{not_found} -->|yes| {loop_node}"),
+        format!("{not_found} -->|\"yes, continue\"| {loop_node}"),
         format!("{loop_node} -->|done| {no_verdicts}"),
         format!("{no_verdicts} -->|yes| {comment}"),
     ] {
@@ -176,15 +220,32 @@ fn virustotal_flow_shows_the_loop_the_lookup_and_the_decisions() {
     assert!(flow.contains("return {#quot;urls#quot;: 0}"), "{flow}");
 
     // The sections around the diagram.
-    assert!(markdown.contains("| VirusTotal | https://www.virustotal.com/api/v3 | api_key (header x-apikey) |"), "{markdown}");
-    assert!(markdown.contains("| VirusTotal | `GET /urls/{…}` |"), "{markdown}");
-    assert!(markdown.contains("| `alert.urls()` | URLs in the evidence. |"), "{markdown}");
+    assert!(
+        markdown.contains(
+            "| VirusTotal | https://www.virustotal.com/api/v3 | api_key (header x-apikey) |"
+        ),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| VirusTotal | `GET /urls/{…}` |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| `alert.urls()` | URLs in the evidence. |"),
+        "{markdown}"
+    );
     assert!(markdown.contains("- Comments on the alert (line 18): `VirusTotal: no URL evidence was known to VirusTotal.`"), "{markdown}");
 }
 
 #[test]
 fn rendering_is_deterministic() {
-    for stem in ["vt-url-enrichment", "aws-iam-block-user", "phishing-sender-disable", "jira-issue", "servicenow-ticket"] {
+    for stem in [
+        "vt-url-enrichment",
+        "aws-iam-block-user",
+        "phishing-sender-disable",
+        "jira-issue",
+        "servicenow-ticket",
+    ] {
         let source = demo_playbook(stem);
         let first = docs::render(stem, &source, &demo_workspace()).expect("renders");
         let second = docs::render(stem, &source, &demo_workspace()).expect("renders");
@@ -196,21 +257,40 @@ fn rendering_is_deterministic() {
 
 #[test]
 fn mutating_requests_are_styled_and_listed_as_changes() {
-    let markdown = render("phishing-sender-disable", demo_playbook("phishing-sender-disable").text());
+    let markdown = render(
+        "phishing-sender-disable",
+        demo_playbook("phishing-sender-disable").text(),
+    );
     let flow = flowchart(&markdown);
     let read_user = node_id(flow, "GET /users/{…} (Microsoft Graph)");
     let disable = node_id(flow, "PATCH /users/{…} (Microsoft Graph)");
-    let revoke = node_id(flow, "POST /users/{…}/revokeSignInSessions (Microsoft Graph)");
+    let revoke = node_id(
+        flow,
+        "POST /users/{…}/revokeSignInSessions (Microsoft Graph)",
+    );
     let slack = node_id(flow, "POST /chat.postMessage (Slack)");
-    assert!(flow.contains(&format!("class {read_user} request")), "{flow}");
-    assert!(flow.contains(&format!("class {disable},{revoke},{slack} mutating")), "{flow}");
+    assert!(
+        flow.contains(&format!("class {read_user} request")),
+        "{flow}"
+    );
+    assert!(
+        flow.contains(&format!("class {disable},{revoke},{slack} mutating")),
+        "{flow}"
+    );
     // `if not internal: continue` goes back to the loop, labelled.
     let loop_node = node_id(flow, "for sender in senders");
     let external = node_id(flow, "not sender.lower().endswith(INTERNAL_DOMAIN)");
-    assert!(flow.contains(&format!("{external} -->|yes| {loop_node}")), "{flow}");
+    assert!(
+        flow.contains(&format!("{external} -->|\"yes, continue\"| {loop_node}")),
+        "{flow}"
+    );
 
-    let outline =
-        docs::outline("phishing-sender-disable", &demo_playbook("phishing-sender-disable"), &demo_workspace()).unwrap();
+    let outline = docs::outline(
+        "phishing-sender-disable",
+        &demo_playbook("phishing-sender-disable"),
+        &demo_workspace(),
+    )
+    .unwrap();
     let changed: Vec<&str> = outline
         .changes
         .iter()
@@ -219,7 +299,14 @@ fn mutating_requests_are_styled_and_listed_as_changes() {
             _ => None,
         })
         .collect();
-    assert_eq!(changed, ["PATCH /users/{…}", "POST /users/{…}/revokeSignInSessions", "POST /chat.postMessage"]);
+    assert_eq!(
+        changed,
+        [
+            "PATCH /users/{…}",
+            "POST /users/{…}/revokeSignInSessions",
+            "POST /chat.postMessage"
+        ]
+    );
     assert!(markdown.contains("**changes data** (planned, not sent, in a dry run)"));
 }
 
@@ -229,20 +316,47 @@ fn helpers_are_drawn_where_they_are_called() {
     // the try/except has an "on error" edge to its handler, which comments and re-raises.
     let markdown = render("jira-issue", demo_playbook("jira-issue").text());
     let flow = flowchart(&markdown);
-    assert_eq!(flow.matches("POST /rest/api/3/issue (Jira)").count(), 2, "{flow}");
-    let try_node = node_id(flow, "[\"try\"]");
+    assert_eq!(
+        flow.matches("POST /rest/api/3/issue (Jira)").count(),
+        2,
+        "{flow}"
+    );
+    let try_node = node_id(flow, "[\"try: response.raise_for_status()\"]");
     let handler = node_id(flow, "except HTTPError");
-    assert!(flow.contains(&format!("{try_node} -.->|on error| {handler}")), "{flow}");
-    assert!(flow.contains("raise: the run fails with the error"), "{flow}");
+    assert!(
+        flow.contains(&format!("{try_node} -.->|on error| {handler}")),
+        "{flow}"
+    );
+    assert!(
+        flow.contains("raise: the run fails with the error"),
+        "{flow}"
+    );
 
     // AWS: the helper's step becomes a subgraph inside the loop; its own loop over keys too.
-    let markdown = render("aws-iam-block-user", demo_playbook("aws-iam-block-user").text());
+    let markdown = render(
+        "aws-iam-block-user",
+        demo_playbook("aws-iam-block-user").text(),
+    );
     let flow = flowchart(&markdown);
-    assert!(flow.contains("subgraph s1[\"Block {user_name}\"]"), "{flow}");
-    assert!(flow.contains("POST / Action=AttachUserPolicy (AWS IAM)"), "{flow}");
-    assert!(flow.contains("GET / Action=ListAccessKeys (AWS IAM)"), "{flow}");
+    assert!(
+        flow.contains("subgraph s1[\"Block {user_name}\"]"),
+        "{flow}"
+    );
+    assert!(
+        flow.contains("POST / Action=AttachUserPolicy (AWS IAM)"),
+        "{flow}"
+    );
+    assert!(
+        flow.contains("GET / Action=ListAccessKeys (AWS IAM)"),
+        "{flow}"
+    );
     assert!(flow.contains("Update alert: status, assigned_to"), "{flow}");
-    assert!(markdown.contains("- Updates the alert (line 49): `status=\"inProgress\"`, `assigned_to=TIER2`"), "{markdown}");
+    assert!(
+        markdown.contains(
+            "- Updates the alert (line 49): `status=\"inProgress\"`, `assigned_to=TIER2`"
+        ),
+        "{markdown}"
+    );
 }
 
 #[test]
@@ -264,8 +378,17 @@ def run(alert: Alert, ctx: Context) -> None:
     );
     let flow = flowchart(&markdown);
     assert_well_formed(flow);
-    assert_eq!(flow.matches("walk() again (recursive call, not drawn twice)").count(), 2, "{flow}");
-    assert_eq!(flow.matches("GET /urls/x (VirusTotal)").count(), 2, "{flow}");
+    assert_eq!(
+        flow.matches("walk() again (recursive call, not drawn twice)")
+            .count(),
+        2,
+        "{flow}"
+    );
+    assert_eq!(
+        flow.matches("GET /urls/x (VirusTotal)").count(),
+        2,
+        "{flow}"
+    );
 }
 
 #[test]
@@ -281,14 +404,23 @@ def run(alert: Alert, ctx: Context) -> None:
     );
     let flow = flowchart(&markdown);
     assert_well_formed(flow);
-    let decision = flow.lines().find(|line| line.trim_start().starts_with("n2{")).expect("the decision is n2");
+    let decision = flow
+        .lines()
+        .find(|line| line.trim_start().starts_with("n2{"))
+        .expect("the decision is n2");
     assert_eq!(
         decision.trim(),
         "n2{\"alert.raw#91;#quot;k#quot;#93; in #91;#quot;a#124;b#quot;, #quot;#96;#35;#96;#quot;#93; and 0 #lt; len(alert.id) #gt; 3\"}",
         "{flow}"
     );
-    let comment = flow.lines().find(|line| line.contains("Comment:")).expect("a comment node");
-    assert!(comment.contains("odd #lt;b#gt;tags#lt;/b#gt; #124; #91;x#93;"), "{comment}");
+    let comment = flow
+        .lines()
+        .find(|line| line.contains("Comment:"))
+        .expect("a comment node");
+    assert!(
+        comment.contains("odd #lt;b#gt;tags#lt;/b#gt; #124; #91;x#93;"),
+        "{comment}"
+    );
 }
 
 #[test]
@@ -305,8 +437,14 @@ def run(alert: Alert, ctx: Context) -> None:
 "#,
     );
     let flow = flowchart(&markdown);
-    let decision = flow.lines().find(|line| line.trim_start().starts_with("n2{")).expect("decision");
-    let label = decision.trim().trim_start_matches("n2{\"").trim_end_matches("\"}");
+    let decision = flow
+        .lines()
+        .find(|line| line.trim_start().starts_with("n2{"))
+        .expect("decision");
+    let label = decision
+        .trim()
+        .trim_start_matches("n2{\"")
+        .trim_end_matches("\"}");
     assert!(label.ends_with('…'), "{label}");
     assert!(label.chars().count() <= 60 + 20, "{label}"); // entity codes may lengthen it a little
     assert!(!label.contains("  "), "{label}");
@@ -314,7 +452,9 @@ def run(alert: Alert, ctx: Context) -> None:
 
 #[test]
 fn a_huge_playbook_gives_a_bounded_diagram() {
-    let mut text = String::from("from riposte import Alert, Context\n\n\ndef run(alert: Alert, ctx: Context) -> None:\n    vt = ctx.integration(\"VirusTotal\")\n");
+    let mut text = String::from(
+        "from riposte import Alert, Context\n\n\ndef run(alert: Alert, ctx: Context) -> None:\n    vt = ctx.integration(\"VirusTotal\")\n",
+    );
     for i in 0..1240 {
         text.push_str(&format!(
             "    if alert.severity == \"s{i}\":\n        vt.get(\"/urls/u{i}\")\n        ctx.comment(\"seen {i}\")\n    x{i} = {i}\n"
@@ -322,16 +462,27 @@ fn a_huge_playbook_gives_a_bounded_diagram() {
     }
     assert!(text.lines().count() > 4900);
     let started = std::time::Instant::now();
-    let outline = docs::outline("huge", &SourceFile::new(text.as_str()), &demo_workspace()).expect("renders");
+    let outline =
+        docs::outline("huge", &SourceFile::new(text.as_str()), &demo_workspace()).expect("renders");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     let flow = outline.flowchart.as_deref().expect("a flow");
     assert_well_formed(flow);
-    let nodes = flow.lines().filter(|l| l.trim_start().starts_with('n') && !l.contains("--")).count();
+    let nodes = flow
+        .lines()
+        .filter(|l| l.trim_start().starts_with('n') && !l.contains("--"))
+        .count();
     assert_eq!(nodes, MAX_NODES);
     // 3 nodes per `if`, 1240 of them, the start and the end: 3722 steps, 199 drawn.
     assert_eq!(outline.omitted_steps, 3722 - 199);
-    assert!(flow.contains(&format!("n{MAX_NODES}[\"… {} more steps\"]", 3722 - 199)), "{flow}");
-    assert!(outline.to_markdown().contains("The diagram stops at 200 nodes"));
+    assert!(
+        flow.contains(&format!("n{MAX_NODES}[\"… {} more steps\"]", 3722 - 199)),
+        "{flow}"
+    );
+    assert!(
+        outline
+            .to_markdown()
+            .contains("The diagram stops at 200 nodes")
+    );
 }
 
 #[test]
@@ -339,12 +490,16 @@ fn helpers_calling_helpers_stay_bounded() {
     // Each helper calls the next twice: drawn naively, 2^30 requests.
     let mut text = String::from("from riposte import Alert, Context\n\n");
     for i in 0..30 {
-        text.push_str(&format!("def h{i}(vt):\n    vt.get(\"/urls/{i}\")\n    h{next}(vt)\n    h{next}(vt)\n\n", next = i + 1));
+        text.push_str(&format!(
+            "def h{i}(vt):\n    vt.get(\"/urls/{i}\")\n    h{next}(vt)\n    h{next}(vt)\n\n",
+            next = i + 1
+        ));
     }
     text.push_str("def h30(vt):\n    vt.get(\"/urls/end\")\n\n");
     text.push_str("def run(alert: Alert, ctx: Context) -> None:\n    vt = ctx.integration(\"VirusTotal\")\n    h0(vt)\n");
     let started = std::time::Instant::now();
-    let outline = docs::outline("deep", &SourceFile::new(text.as_str()), &demo_workspace()).expect("renders");
+    let outline =
+        docs::outline("deep", &SourceFile::new(text.as_str()), &demo_workspace()).expect("renders");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     let flow = outline.flowchart.as_deref().expect("a flow");
     assert_well_formed(flow);
@@ -354,14 +509,16 @@ fn helpers_calling_helpers_stay_bounded() {
 #[test]
 fn syntax_errors_refuse_with_the_first_line() {
     let text = "from riposte import Alert, Context\n\ndef run(alert: Alert, ctx: Context) -> None:\n    if alert.severity == \"high\"\n        ctx.comment(\"x\")\n    x = (\n";
-    let error = docs::render("broken", &SourceFile::new(text), &demo_workspace()).expect_err("refused");
+    let error =
+        docs::render("broken", &SourceFile::new(text), &demo_workspace()).expect_err("refused");
     let DocsError::Syntax { line, .. } = &error;
     assert_eq!(*line, 4, "{error}");
     assert!(error.to_string().starts_with("line 4, column"), "{error}");
     assert!(error.to_string().contains("syntax error"), "{error}");
 
     let deep = format!("x = {}1{}\n", "(".repeat(300), ")".repeat(300));
-    let error = docs::render("deep", &SourceFile::new(deep), &demo_workspace()).expect_err("refused");
+    let error =
+        docs::render("deep", &SourceFile::new(deep), &demo_workspace()).expect_err("refused");
     assert!(error.to_string().starts_with("line 1,"), "{error}");
 }
 
@@ -372,11 +529,17 @@ fn unknown_profiles_missing_docstring_and_missing_run_are_said_plainly() {
         "from riposte import Alert, Context\n\ndef run(alert: Alert, ctx: Context) -> None:\n    ctx.integration(\"Nowhere\").delete(\"/things/1\")\n",
     );
     assert!(markdown.contains("No docstring."), "{markdown}");
-    assert!(markdown.contains("| Nowhere | (no profile) | — | — |"), "{markdown}");
+    assert!(
+        markdown.contains("| Nowhere | (no profile) | — | — |"),
+        "{markdown}"
+    );
     assert!(markdown.contains("| Nowhere | `DELETE /things/1` | unknown: no integration profile of this name | **changes data**"), "{markdown}");
     assert!(flowchart(&markdown).contains("DELETE /things/1 (Nowhere)"));
 
-    let markdown = render("no-run", "\"\"\"Helpers only.\"\"\"\n\ndef helper():\n    pass\n");
+    let markdown = render(
+        "no-run",
+        "\"\"\"Helpers only.\"\"\"\n\ndef helper():\n    pass\n",
+    );
     assert!(markdown.contains("Helpers only."));
     assert!(markdown.contains("No top-level `def run(alert, ctx)`: there is no flow to draw."));
     assert!(!markdown.contains("```mermaid"));
@@ -408,13 +571,28 @@ def run(alert: Alert, ctx: Context) -> None:
     let flow = flowchart(&markdown);
     assert_well_formed(flow);
     let loop_node = node_id(flow, "for ip in alert.ips()");
-    let decision = node_id(flow, "vt.get(f#quot;/ip_addresses/{ip.value}#quot;).status == 429");
+    let decision = node_id(
+        flow,
+        "vt.get(f#quot;/ip_addresses/{ip.value}#quot;).status == 429",
+    );
     let match_node = node_id(flow, "{\"match alert.severity\"}");
     let all_checked = node_id(flow, "Comment: all checked");
-    assert!(flow.contains(&format!("{decision} -->|yes| {match_node}")), "break leaves the loop: {flow}");
-    assert!(flow.contains(&format!("{loop_node} -->|done| {all_checked}")), "{flow}");
-    assert!(flow.contains("|\"case #quot;high#quot; #124; #quot;medium#quot;\"|"), "{flow}");
+    assert!(
+        flow.contains(&format!("{decision} -->|\"yes, break\"| {match_node}")),
+        "break leaves the loop: {flow}"
+    );
+    assert!(
+        flow.contains(&format!("{loop_node} -->|done| {all_checked}")),
+        "{flow}"
+    );
+    assert!(
+        flow.contains("|\"case #quot;high#quot; #124; #quot;medium#quot;\"|"),
+        "{flow}"
+    );
     assert!(flow.contains("|\"case _\"|"), "{flow}");
-    assert!(!flow.contains("no case matches"), "the wildcard makes it exhaustive: {flow}");
+    assert!(
+        !flow.contains("no case matches"),
+        "the wildcard makes it exhaustive: {flow}"
+    );
     assert!(flow.contains("{{\"while ctx.deadline #gt; 5\"}}"), "{flow}");
 }

@@ -5,6 +5,7 @@
 //! Problems with a profile or a rule are diagnostics on that file (RP101, RP102); a broken
 //! `riposte.toml` is an error, because nothing can be checked without the settings.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -64,12 +65,9 @@ pub struct LoadedWorkspace {
 
 /// The nearest folder at or above `start` that holds a `riposte.toml`.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
-    let start = if start.is_file() {
-        start.parent()?
-    } else {
-        start
-    };
+    // Canonicalise first: a bare file name's parent is "", which names no folder.
     let absolute = fs::canonicalize(start).ok()?;
+    let absolute = if absolute.is_file() { absolute.parent()?.to_path_buf() } else { absolute };
     absolute
         .ancestors()
         .find(|dir| dir.join(CONFIG_FILE).is_file())
@@ -105,11 +103,13 @@ pub fn parse_config(path: &Path, text: &str) -> Result<Config, WorkspaceError> {
     })
 }
 
+/// Open editor buffers that stand in for the files on disk at these paths (`root.join(…)`).
+pub type Overlays = HashMap<PathBuf, String>;
+
 /// Loads the workspace rooted at `root` (which may lack a `riposte.toml`: defaults then apply).
 pub fn load(root: &Path) -> Result<LoadedWorkspace, WorkspaceError> {
     let config_path = root.join(CONFIG_FILE);
-    let has_config = config_path.is_file();
-    let config = if has_config {
+    let config = if config_path.is_file() {
         let bytes = read_bytes(&config_path)?;
         let text = String::from_utf8(bytes).map_err(|_| WorkspaceError::Config {
             path: config_path.clone(),
@@ -117,13 +117,53 @@ pub fn load(root: &Path) -> Result<LoadedWorkspace, WorkspaceError> {
             column: 1,
             message: "riposte.toml is not valid UTF-8".into(),
         })?;
-        parse_config(&config_path, &text)?
+        Some(parse_config(&config_path, &text)?)
     } else {
-        Config::default()
+        None
     };
+    load_with(root, config, &Overlays::new())
+}
 
-    let mut workspace = Workspace::new(config);
-    let playbooks = list(&root.join(PLAYBOOKS_DIR), "py")?;
+/// What an editor loads: like [`load`], but open buffers (`overlays`) stand in for the files on
+/// disk, unsaved new files included, and a broken `riposte.toml` does not stop the load: the
+/// defaults apply and its error comes back beside the workspace, for the editor to show at its
+/// range.
+pub fn load_for_editor(
+    root: &Path,
+    overlays: &Overlays,
+) -> Result<(LoadedWorkspace, Option<ConfigError>), WorkspaceError> {
+    let config_path = root.join(CONFIG_FILE);
+    let text: Option<Result<String, ConfigError>> = match overlays.get(&config_path) {
+        Some(text) => Some(Ok(text.clone())),
+        None if config_path.is_file() => {
+            Some(
+                String::from_utf8(read_bytes(&config_path)?).map_err(|_| ConfigError {
+                    message: "riposte.toml is not valid UTF-8".into(),
+                    range: Default::default(),
+                }),
+            )
+        }
+        None => None,
+    };
+    let (config, error) = match text {
+        None => (None, None),
+        Some(Err(error)) => (Some(Config::default()), Some(error)),
+        Some(Ok(text)) => match Config::parse(&text) {
+            Ok(config) => (Some(config), None),
+            Err(error) => (Some(Config::default()), Some(error)),
+        },
+    };
+    Ok((load_with(root, config, overlays)?, error))
+}
+
+fn load_with(
+    root: &Path,
+    config: Option<Config>,
+    overlays: &Overlays,
+) -> Result<LoadedWorkspace, WorkspaceError> {
+    let has_config = config.is_some();
+    let mut workspace = Workspace::new(config.unwrap_or_default());
+    let playbooks = list(&root.join(PLAYBOOKS_DIR), "py", overlays)?;
     for playbook in &playbooks {
         if let Some(stem) = playbook.file_stem().and_then(|s| s.to_str()) {
             workspace.add_playbook(stem);
@@ -131,8 +171,8 @@ pub fn load(root: &Path) -> Result<LoadedWorkspace, WorkspaceError> {
     }
 
     let mut files = Vec::new();
-    for path in list(&root.join(INTEGRATIONS_DIR), "toml")? {
-        let (source, mut diagnostics) = read_text(&path, Rule::InvalidProfile)?;
+    for path in list(&root.join(INTEGRATIONS_DIR), "toml", overlays)? {
+        let (source, mut diagnostics) = read_text(&path, Rule::InvalidProfile, overlays)?;
         if diagnostics.is_empty() {
             let (profile, found) = Profile::parse(source.text());
             diagnostics = found;
@@ -144,7 +184,8 @@ pub fn load(root: &Path) -> Result<LoadedWorkspace, WorkspaceError> {
                         format!("another profile, {}, is already named `{}`: profile names must be unique", existing.path, profile.name),
                     ));
                 } else {
-                    let catalog = load_custom_catalog(root, &profile, &source, &mut diagnostics);
+                    let catalog =
+                        load_custom_catalog(root, &profile, &source, &mut diagnostics, overlays);
                     workspace.add_profile(relative(root, &path), profile, catalog);
                 }
             }
@@ -156,8 +197,8 @@ pub fn load(root: &Path) -> Result<LoadedWorkspace, WorkspaceError> {
         });
     }
 
-    for path in list(&root.join(RULES_DIR), "toml")? {
-        let (source, mut diagnostics) = read_text(&path, Rule::InvalidRule)?;
+    for path in list(&root.join(RULES_DIR), "toml", overlays)? {
+        let (source, mut diagnostics) = read_text(&path, Rule::InvalidRule, overlays)?;
         if diagnostics.is_empty() {
             diagnostics =
                 AutomationRule::parse(source.text(), &|name| workspace.has_playbook(name)).1;
@@ -184,6 +225,7 @@ fn load_custom_catalog(
     profile: &Profile,
     source: &SourceFile,
     diagnostics: &mut Vec<Diagnostic>,
+    overlays: &Overlays,
 ) -> Option<ApiCatalog> {
     let api = profile.api.as_deref()?;
     if !profile.api_is_file() {
@@ -200,7 +242,11 @@ fn load_custom_catalog(
         return None;
     }
     let path = root.join(api);
-    let text = match read_bytes(&path).map(String::from_utf8) {
+    let read = match overlays.get(&path) {
+        Some(text) => Ok(Ok(text.clone())),
+        None => read_bytes(&path).map(String::from_utf8),
+    };
+    let text = match read {
         Ok(Ok(text)) => text,
         Ok(Err(_)) => {
             diagnostics.push(Diagnostic::new(
@@ -233,7 +279,14 @@ fn load_custom_catalog(
 }
 
 /// Reads a TOML file as text; bytes that are not UTF-8 are a diagnostic of `rule` on the file.
-fn read_text(path: &Path, rule: Rule) -> Result<(SourceFile, Vec<Diagnostic>), WorkspaceError> {
+fn read_text(
+    path: &Path,
+    rule: Rule,
+    overlays: &Overlays,
+) -> Result<(SourceFile, Vec<Diagnostic>), WorkspaceError> {
+    if let Some(text) = overlays.get(path) {
+        return Ok((SourceFile::new(text.as_str()), Vec::new()));
+    }
     let bytes = read_bytes(path)?;
     let (source, invalid_at) = SourceFile::from_bytes(&bytes);
     let diagnostics = match invalid_at {
@@ -251,11 +304,22 @@ fn key_range(source: &SourceFile, key: &str) -> riposte_core::source::TextRange 
     riposte_core::formats::key_range(source.text(), key)
 }
 
-/// Files with the extension directly in `dir`, sorted; a missing folder is an empty list.
-fn list(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, WorkspaceError> {
+/// Files with the extension directly in `dir` (on disk or open in the editor), sorted; a missing
+/// folder is an empty list.
+fn list(dir: &Path, extension: &str, overlays: &Overlays) -> Result<Vec<PathBuf>, WorkspaceError> {
+    let opened = overlays
+        .keys()
+        .filter(|path| {
+            path.parent() == Some(dir) && path.extension().is_some_and(|e| e == extension)
+        })
+        .cloned();
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let mut paths: Vec<PathBuf> = opened.collect();
+            paths.sort();
+            return Ok(paths);
+        }
         Err(source) => {
             return Err(WorkspaceError::Read {
                 path: dir.to_path_buf(),
@@ -267,8 +331,10 @@ fn list(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, WorkspaceError> {
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == extension))
+        .chain(opened)
         .collect();
     paths.sort();
+    paths.dedup();
     Ok(paths)
 }
 

@@ -8,7 +8,7 @@ use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
 use ruff_python_ast::{Expr, ExprCall, ModModule, Stmt};
 use ruff_text_size::{Ranged, TextSize};
 
-use super::text::{path_display, shorten, source, spoken_text};
+use super::text::{StringValues, path_display, shorten, source, spoken_text};
 use super::{AlertField, Change, ChangeKind, EndpointCall, IntegrationUse, ProfileDetails};
 use crate::catalog::{HttpMethod, Lookup};
 use crate::formats::profile::Auth;
@@ -45,19 +45,39 @@ impl RequestInfo {
 }
 
 pub fn describe_request(request: &RequestCall<'_>, workspace: &Workspace) -> RequestInfo {
-    let profile = request.profile.as_ref().map_or_else(String::new, |p| p.name.clone());
+    let profile = request
+        .profile
+        .as_ref()
+        .map_or_else(String::new, |p| p.name.clone());
     let method = request.method;
     let path = path_display(request.path);
     let action = request.aws_action();
     let conventional = method.is_mutating();
     let entry = workspace.profile(&profile);
     let (summary, found, mutating) = match (entry, entry.and_then(|e| e.catalog.as_ref())) {
-        (None, _) => ("unknown: no integration profile of this name".to_string(), false, conventional),
-        (Some(_), None) => ("the profile names no API catalog".to_string(), false, conventional),
+        (None, _) => (
+            "unknown: no integration profile of this name".to_string(),
+            false,
+            conventional,
+        ),
+        (Some(_), None) => (
+            "the profile names no API catalog".to_string(),
+            false,
+            conventional,
+        ),
         (Some(entry), Some(catalog)) => match request.path_pattern() {
-            None => ("the path is computed, so the catalog cannot tell".to_string(), false, conventional),
+            None => (
+                "the path is computed, so the catalog cannot tell".to_string(),
+                false,
+                conventional,
+            ),
             Some(pattern) => {
-                match catalog.lookup(method, &pattern, &entry.profile.base_path(), action.as_deref()) {
+                match catalog.lookup(
+                    method,
+                    &pattern,
+                    &entry.profile.base_path(),
+                    action.as_deref(),
+                ) {
                     Lookup::Found(endpoint) => (endpoint.summary.clone(), true, endpoint.mutating),
                     Lookup::Ambiguous { candidates } => {
                         let all_mutating = candidates.iter().all(|e| e.mutating);
@@ -67,16 +87,30 @@ pub fn describe_request(request: &RequestCall<'_>, workspace: &Workspace) -> Req
                         } else {
                             conventional
                         };
-                        (format!("one of {} endpoints of {}", candidates.len(), catalog.title), false, mutating)
+                        (
+                            format!("one of {} endpoints of {}", candidates.len(), catalog.title),
+                            false,
+                            mutating,
+                        )
                     }
-                    Lookup::MethodNotAllowed { .. } | Lookup::NotFound { .. } => {
-                        (format!("not in the {} catalog", catalog.title), false, conventional)
-                    }
+                    Lookup::MethodNotAllowed { .. } | Lookup::NotFound { .. } => (
+                        format!("not in the {} catalog", catalog.title),
+                        false,
+                        conventional,
+                    ),
                 }
             }
         },
     };
-    RequestInfo { profile, method, path, action, summary, found, mutating }
+    RequestInfo {
+        profile,
+        method,
+        path,
+        action,
+        summary,
+        found,
+        mutating,
+    }
 }
 
 /// The non-secret way a profile authenticates: `api_key (header x-apikey)`.
@@ -85,8 +119,12 @@ pub fn auth_summary(auth: &Auth) -> String {
         Auth::Oauth2ClientCredentials { scopes, .. } if !scopes.is_empty() => {
             format!("oauth2_client_credentials (scopes {})", scopes.join(" "))
         }
-        Auth::ApiKey { header: Some(name), .. } => format!("api_key (header {name})"),
-        Auth::ApiKey { query: Some(name), .. } => format!("api_key (query {name})"),
+        Auth::ApiKey {
+            header: Some(name), ..
+        } => format!("api_key (header {name})"),
+        Auth::ApiKey {
+            query: Some(name), ..
+        } => format!("api_key (query {name})"),
         Auth::AwsSigv4 { region, service } => format!("aws_sigv4 ({service}, {region})"),
         Auth::Hawk { algorithm } => format!("hawk ({algorithm})"),
         other => other.method().to_string(),
@@ -101,11 +139,18 @@ pub struct Facts {
     pub changes: Vec<Change>,
 }
 
-pub fn collect(module: &ModModule, source: &SourceFile, bindings: &Bindings, workspace: &Workspace) -> Facts {
+pub fn collect(
+    module: &ModModule,
+    source: &SourceFile,
+    bindings: &Bindings,
+    strings: &StringValues<'_>,
+    workspace: &Workspace,
+) -> Facts {
     let mut visitor = FactsVisitor {
         text: source.text(),
         source,
         bindings,
+        strings,
         workspace,
         facts: Facts::default(),
         endpoint_index: HashMap::new(),
@@ -127,6 +172,7 @@ struct FactsVisitor<'t> {
     text: &'t str,
     source: &'t SourceFile,
     bindings: &'t Bindings,
+    strings: &'t StringValues<'t>,
     workspace: &'t Workspace,
     facts: Facts,
     endpoint_index: HashMap<(String, HttpMethod, String, Option<String>), usize>,
@@ -140,30 +186,54 @@ impl FactsVisitor<'_> {
     }
 
     fn alert_member(&mut self, name: &str, method: bool) {
-        let display = if method { format!("alert.{name}()") } else { format!("alert.{name}") };
+        let display = if method {
+            format!("alert.{name}()")
+        } else {
+            format!("alert.{name}")
+        };
         if !self.field_names.insert(display.clone()) {
             return;
         }
         let member = sdk::class("Alert").and_then(|class| class.member(name));
         let doc = member.map(|m| m.doc.lines().next().unwrap_or("").trim().to_string());
-        self.facts.alert_fields.push(AlertField { name: display, method, doc });
+        self.facts.alert_fields.push(AlertField {
+            name: display,
+            method,
+            doc,
+        });
     }
 
     fn call(&mut self, call: &ExprCall) {
         let line = self.line(call.range().start());
         if let Some(reference) = self.bindings.integration_ref(call)
-            && !self.facts.integrations.iter().any(|i| i.profile == reference.name)
+            && !self
+                .facts
+                .integrations
+                .iter()
+                .any(|i| i.profile == reference.name)
         {
-            let details = self.workspace.profile(&reference.name).map(|entry| ProfileDetails {
-                base_url: entry.profile.base_url.clone(),
-                auth: auth_summary(&entry.profile.auth),
-                catalog: entry.catalog.as_ref().map(|c| c.title.clone()),
+            let details = self
+                .workspace
+                .profile(&reference.name)
+                .map(|entry| ProfileDetails {
+                    base_url: entry.profile.base_url.clone(),
+                    auth: auth_summary(&entry.profile.auth),
+                    catalog: entry.catalog.as_ref().map(|c| c.title.clone()),
+                });
+            self.facts.integrations.push(IntegrationUse {
+                profile: reference.name,
+                line,
+                details,
             });
-            self.facts.integrations.push(IntegrationUse { profile: reference.name, line, details });
         }
         if let Some(request) = self.bindings.request_call(call) {
             let info = describe_request(&request, self.workspace);
-            let key = (info.profile.clone(), info.method, info.path.clone(), info.action.clone());
+            let key = (
+                info.profile.clone(),
+                info.method,
+                info.path.clone(),
+                info.action.clone(),
+            );
             match self.endpoint_index.get(&key) {
                 Some(&index) => self.facts.endpoints[index].lines.push(line),
                 None => {
@@ -199,9 +269,15 @@ impl FactsVisitor<'_> {
                     .args
                     .first()
                     .or_else(|| call.arguments.find_keyword("text").map(|k| &k.value))
-                    .map(|arg| shorten(&spoken_text(self.text, arg), 120))
+                    .map(|arg| shorten(&spoken_text(self.text, arg, self.strings), 120))
                     .unwrap_or_default();
-                self.changes.push((call.range().start(), Change { line, kind: ChangeKind::Comment { text } }));
+                self.changes.push((
+                    call.range().start(),
+                    Change {
+                        line,
+                        kind: ChangeKind::Comment { text },
+                    },
+                ));
             }
             Some("update_alert") => {
                 let fields = call
@@ -209,11 +285,20 @@ impl FactsVisitor<'_> {
                     .keywords
                     .iter()
                     .map(|keyword| {
-                        let name = keyword.arg.as_ref().map_or_else(|| "**".to_string(), ToString::to_string);
+                        let name = keyword
+                            .arg
+                            .as_ref()
+                            .map_or_else(|| "**".to_string(), ToString::to_string);
                         (name, shorten(source(self.text, &keyword.value), 80))
                     })
                     .collect();
-                self.changes.push((call.range().start(), Change { line, kind: ChangeKind::UpdateAlert { fields } }));
+                self.changes.push((
+                    call.range().start(),
+                    Change {
+                        line,
+                        kind: ChangeKind::UpdateAlert { fields },
+                    },
+                ));
             }
             _ => {}
         }

@@ -28,13 +28,13 @@ use std::collections::{HashMap, HashSet};
 
 use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
 use ruff_python_ast::{
-    ElifElseClause, ExceptHandler, Expr, ExprCall, ModModule, Stmt, StmtFor, StmtFunctionDef, StmtIf, StmtMatch,
-    StmtTry, StmtWhile, StmtWith,
+    ElifElseClause, ExceptHandler, Expr, ExprCall, ModModule, Stmt, StmtFor, StmtFunctionDef,
+    StmtIf, StmtMatch, StmtTry, StmtWhile, StmtWith,
 };
 use ruff_text_size::{Ranged, TextSize};
 
 use super::facts::describe_request;
-use super::text::{LABEL_CHARS, mermaid_escape, shorten, source, spoken_text};
+use super::text::{LABEL_CHARS, StringValues, mermaid_escape, shorten, source, spoken_text};
 use crate::lint::semantic::{Bindings, RequestCall, entry_point};
 use crate::workspace::Workspace;
 
@@ -44,12 +44,19 @@ pub const MAX_NODES: usize = 200;
 pub const MAX_HELPER_DEPTH: usize = 8;
 
 /// The diagram of `run`, or `None` when the file has no top-level `def run`.
-pub fn flowchart(module: &ModModule, text: &str, bindings: &Bindings, workspace: &Workspace) -> Option<Flowchart> {
+pub fn flowchart(
+    module: &ModModule,
+    text: &str,
+    bindings: &Bindings,
+    strings: &StringValues<'_>,
+    workspace: &Workspace,
+) -> Option<Flowchart> {
     let run = entry_point(module)?;
     let helpers = Helpers::new(module, bindings);
     let mut builder = Builder {
         text,
         bindings,
+        strings,
         workspace,
         helpers: &helpers,
         flow: Flow::default(),
@@ -60,8 +67,13 @@ pub fn flowchart(module: &ModModule, text: &str, bindings: &Bindings, workspace:
         omitted: 0,
         draws_memo: HashMap::new(),
     };
-    let params: Vec<&str> =
-        run.parameters.posonlyargs.iter().chain(&run.parameters.args).map(|p| p.parameter.name.as_str()).collect();
+    let params: Vec<&str> = run
+        .parameters
+        .posonlyargs
+        .iter()
+        .chain(&run.parameters.args)
+        .map(|p| p.parameter.name.as_str())
+        .collect();
     let start = builder.node(Shape::Start, format!("run({})", params.join(", ")), None);
     let exits = builder.body(&run.body, vec![Exit::plain(start)]);
     if !exits.is_empty() {
@@ -72,7 +84,11 @@ pub fn flowchart(module: &ModModule, text: &str, bindings: &Bindings, workspace:
     if let Some(more) = builder.more {
         builder.flow.nodes[more].label = format!("… {omitted} more steps");
     }
-    Some(Flowchart { text: builder.flow.render(), nodes: builder.flow.nodes.len(), omitted })
+    Some(Flowchart {
+        text: builder.flow.render(),
+        nodes: builder.flow.nodes.len(),
+        omitted,
+    })
 }
 
 /// A rendered diagram.
@@ -108,7 +124,13 @@ enum Class {
 }
 
 impl Class {
-    const ALL: [Class; 5] = [Class::Request, Class::Mutating, Class::AlertChange, Class::Finish, Class::Failure];
+    const ALL: [Class; 5] = [
+        Class::Request,
+        Class::Mutating,
+        Class::AlertChange,
+        Class::Finish,
+        Class::Failure,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -174,10 +196,17 @@ impl Flow {
         for edge in &self.edges {
             let arrow = if edge.dotted { "-.->" } else { "-->" };
             match &edge.label {
-                Some(label) => {
-                    out.push_str(&format!("    n{} {arrow}|{}| n{}\n", edge.from + 1, edge_label(label), edge.to + 1))
-                }
-                None => out.push_str(&format!("    n{} {arrow} n{}\n", edge.from + 1, edge.to + 1)),
+                Some(label) => out.push_str(&format!(
+                    "    n{} {arrow}|{}| n{}\n",
+                    edge.from + 1,
+                    edge_label(label),
+                    edge.to + 1
+                )),
+                None => out.push_str(&format!(
+                    "    n{} {arrow} n{}\n",
+                    edge.from + 1,
+                    edge.to + 1
+                )),
             }
         }
         for class in Class::ALL {
@@ -189,8 +218,16 @@ impl Flow {
                 .map(|(id, _)| format!("n{}", id + 1))
                 .collect();
             if !members.is_empty() {
-                out.push_str(&format!("    classDef {} {}\n", class.name(), class.style()));
-                out.push_str(&format!("    class {} {}\n", members.join(","), class.name()));
+                out.push_str(&format!(
+                    "    classDef {} {}\n",
+                    class.name(),
+                    class.style()
+                ));
+                out.push_str(&format!(
+                    "    class {} {}\n",
+                    members.join(","),
+                    class.name()
+                ));
             }
         }
         out
@@ -211,7 +248,11 @@ impl Flow {
                         Shape::Step => ("(\"", "\")"),
                         Shape::Subroutine => ("[[\"", "\"]]"),
                     };
-                    out.push_str(&format!("{indent}n{}{open}{}{close}\n", id + 1, mermaid_escape(&node.label)));
+                    out.push_str(&format!(
+                        "{indent}n{}{open}{}{close}\n",
+                        id + 1,
+                        mermaid_escape(&node.label)
+                    ));
                 }
                 Item::Group(group) => {
                     if !self.group_has_nodes(group) {
@@ -254,17 +295,27 @@ struct Exit {
 
 impl Exit {
     fn plain(from: usize) -> Self {
-        Exit { from, label: None, dotted: false }
+        Exit {
+            from,
+            label: None,
+            dotted: false,
+        }
     }
 
     fn labelled(from: usize, label: impl Into<String>) -> Self {
-        Exit { from, label: Some(label.into()), dotted: false }
+        Exit {
+            from,
+            label: Some(label.into()),
+            dotted: false,
+        }
     }
 
-    fn or_label(mut self, label: &str) -> Self {
-        if self.label.is_none() {
-            self.label = Some(label.to_string());
-        }
+    /// `continue` after a `yes` edge reads `yes, continue`.
+    fn jump(mut self, jump: &str) -> Self {
+        self.label = Some(match self.label {
+            Some(label) => format!("{label}, {jump}"),
+            None => jump.to_string(),
+        });
         self
     }
 }
@@ -277,7 +328,11 @@ enum Event<'a> {
     Helper(&'a str),
 }
 
-fn classify<'a>(call: &'a ExprCall, bindings: &Bindings, helpers: &HashMap<&'a str, &'a StmtFunctionDef>) -> Option<Event<'a>> {
+fn classify<'a>(
+    call: &'a ExprCall,
+    bindings: &Bindings,
+    helpers: &HashMap<&'a str, &'a StmtFunctionDef>,
+) -> Option<Event<'a>> {
     if let Some(request) = bindings.request_call(call) {
         return Some(Event::Request(request));
     }
@@ -382,7 +437,11 @@ impl<'a> Helpers<'a> {
         }
         let mut scans: HashMap<&'a str, HelperScan<'a>> = HashMap::new();
         for (&name, function) in &defs {
-            let mut scanner = HelperScanner { bindings, defs: &defs, scan: HelperScan::default() };
+            let mut scanner = HelperScanner {
+                bindings,
+                defs: &defs,
+                scan: HelperScan::default(),
+            };
             for stmt in &function.body {
                 scanner.visit_stmt(stmt);
             }
@@ -396,8 +455,11 @@ impl<'a> Helpers<'a> {
                 callers.entry(callee).or_default().push(name);
             }
         }
-        let mut significant: HashSet<&'a str> =
-            scans.iter().filter(|(_, scan)| scan.direct > 0).map(|(&name, _)| name).collect();
+        let mut significant: HashSet<&'a str> = scans
+            .iter()
+            .filter(|(_, scan)| scan.direct > 0)
+            .map(|(&name, _)| name)
+            .collect();
         let mut pending: Vec<&'a str> = significant.iter().copied().collect();
         while let Some(name) = pending.pop() {
             for &caller in callers.get(name).map(Vec::as_slice).unwrap_or_default() {
@@ -414,7 +476,11 @@ impl<'a> Helpers<'a> {
         for name in names {
             weight(name, &scans, &significant, &mut weights, &mut visiting);
         }
-        Helpers { defs, significant, weights }
+        Helpers {
+            defs,
+            significant,
+            weights,
+        }
     }
 
     fn is_significant(&self, name: &str) -> bool {
@@ -444,12 +510,15 @@ fn weight<'a>(
         // Recursion: drawn as one node.
         return 1;
     }
-    let Some(scan) = scans.get(name) else { return 1 };
+    let Some(scan) = scans.get(name) else {
+        return 1;
+    };
     let mut total = scan.direct;
     for &callee in &scan.calls {
         if significant.contains(callee) {
-            let callee_weight =
-                stacker::maybe_grow(64 * 1024, 1024 * 1024, || weight(callee, scans, significant, weights, visiting));
+            let callee_weight = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                weight(callee, scans, significant, weights, visiting)
+            });
             total = total.saturating_add(callee_weight).min(MAX_WEIGHT);
         }
     }
@@ -483,6 +552,7 @@ struct HelperFrame<'a> {
 struct Builder<'a, 'b> {
     text: &'b str,
     bindings: &'b Bindings,
+    strings: &'b StringValues<'b>,
     workspace: &'b Workspace,
     helpers: &'b Helpers<'a>,
     flow: Flow,
@@ -505,13 +575,21 @@ impl<'a> Builder<'a, '_> {
         }
         let id = self.flow.nodes.len();
         if id + 1 >= MAX_NODES {
-            self.flow.nodes.push(Node { shape: Shape::Box, label: String::new(), class: None });
+            self.flow.nodes.push(Node {
+                shape: Shape::Box,
+                label: String::new(),
+                class: None,
+            });
             self.flow.root.push(Item::Node(id));
             self.more = Some(id);
             self.omitted = 1;
             return id;
         }
-        self.flow.nodes.push(Node { shape, label, class });
+        self.flow.nodes.push(Node {
+            shape,
+            label,
+            class,
+        });
         match self.group_stack.last() {
             Some(&group) => self.flow.groups[group].items.push(Item::Node(id)),
             None => self.flow.root.push(Item::Node(id)),
@@ -524,7 +602,12 @@ impl<'a> Builder<'a, '_> {
             if Some(exit.from) == self.more {
                 continue;
             }
-            let edge = Edge { from: exit.from, to, label: exit.label, dotted: exit.dotted };
+            let edge = Edge {
+                from: exit.from,
+                to,
+                label: exit.label,
+                dotted: exit.dotted,
+            };
             if !self.flow.edges.contains(&edge) {
                 self.flow.edges.push(edge);
             }
@@ -532,7 +615,13 @@ impl<'a> Builder<'a, '_> {
     }
 
     /// A node after `cur`; the walk goes on from it.
-    fn then(&mut self, shape: Shape, label: String, class: Option<Class>, cur: Vec<Exit>) -> Vec<Exit> {
+    fn then(
+        &mut self,
+        shape: Shape,
+        label: String,
+        class: Option<Class>,
+        cur: Vec<Exit>,
+    ) -> Vec<Exit> {
         let node = self.node(shape, label, class);
         self.connect(cur, node);
         vec![Exit::plain(node)]
@@ -543,7 +632,10 @@ impl<'a> Builder<'a, '_> {
             return false;
         }
         let id = self.flow.groups.len();
-        self.flow.groups.push(Group { title, items: Vec::new() });
+        self.flow.groups.push(Group {
+            title,
+            items: Vec::new(),
+        });
         match self.group_stack.last() {
             Some(&parent) => self.flow.groups[parent].items.push(Item::Group(id)),
             None => self.flow.root.push(Item::Group(id)),
@@ -563,7 +655,11 @@ impl<'a> Builder<'a, '_> {
     // ---- what is worth drawing ----
 
     fn events(&self, expr: &'a Expr) -> Vec<Event<'a>> {
-        let mut scan = EventScan { bindings: self.bindings, helpers: &self.helpers.defs, events: Vec::new() };
+        let mut scan = EventScan {
+            bindings: self.bindings,
+            helpers: &self.helpers.defs,
+            events: Vec::new(),
+        };
         scan.visit_expr(expr);
         scan.events
     }
@@ -604,30 +700,49 @@ impl<'a> Builder<'a, '_> {
             Stmt::FunctionDef(_) | Stmt::ClassDef(_) => false,
             Stmt::Return(_) | Stmt::Raise(_) => true,
             Stmt::Continue(_) | Stmt::Break(_) => jumps,
-            Stmt::For(s) => self.has_events(&s.iter) || self.draws(&s.body, false) || self.draws(&s.orelse, jumps),
-            Stmt::While(s) => self.has_events(&s.test) || self.draws(&s.body, false) || self.draws(&s.orelse, jumps),
+            Stmt::For(s) => {
+                self.has_events(&s.iter)
+                    || self.draws(&s.body, false)
+                    || self.draws(&s.orelse, jumps)
+            }
+            Stmt::While(s) => {
+                self.has_events(&s.test)
+                    || self.draws(&s.body, false)
+                    || self.draws(&s.orelse, jumps)
+            }
             Stmt::If(s) => {
                 self.has_events(&s.test)
                     || self.draws(&s.body, jumps)
                     || s.elif_else_clauses.iter().any(|clause| {
-                        clause.test.as_ref().is_some_and(|test| self.has_events(test)) || self.draws(&clause.body, jumps)
+                        clause
+                            .test
+                            .as_ref()
+                            .is_some_and(|test| self.has_events(test))
+                            || self.draws(&clause.body, jumps)
                     })
             }
             Stmt::With(s) => {
                 step_call(s, self.bindings).is_some()
-                    || s.items.iter().any(|item| self.has_events(&item.context_expr))
+                    || s.items
+                        .iter()
+                        .any(|item| self.has_events(&item.context_expr))
                     || self.draws(&s.body, jumps)
             }
             Stmt::Try(s) => {
                 self.draws(&s.body, jumps)
                     || self.draws(&s.orelse, jumps)
                     || self.draws(&s.finalbody, jumps)
-                    || s.handlers.iter().any(|ExceptHandler::ExceptHandler(h)| self.draws(&h.body, jumps))
+                    || s.handlers
+                        .iter()
+                        .any(|ExceptHandler::ExceptHandler(h)| self.draws(&h.body, jumps))
             }
             Stmt::Match(s) => {
                 self.has_events(&s.subject)
                     || s.cases.iter().any(|case| {
-                        case.guard.as_deref().is_some_and(|guard| self.has_events(guard)) || self.draws(&case.body, jumps)
+                        case.guard
+                            .as_deref()
+                            .is_some_and(|guard| self.has_events(guard))
+                            || self.draws(&case.body, jumps)
                     })
             }
             simple => self.simple_events(simple).iter().any(|event| match event {
@@ -638,7 +753,11 @@ impl<'a> Builder<'a, '_> {
     }
 
     fn simple_events(&self, stmt: &'a Stmt) -> Vec<Event<'a>> {
-        let mut scan = EventScan { bindings: self.bindings, helpers: &self.helpers.defs, events: Vec::new() };
+        let mut scan = EventScan {
+            bindings: self.bindings,
+            helpers: &self.helpers.defs,
+            events: Vec::new(),
+        };
         walk_stmt(&mut scan, stmt);
         scan.events
     }
@@ -682,7 +801,9 @@ impl<'a> Builder<'a, '_> {
                     frame.returns.extend(cur);
                 } else {
                     let label = match &ret.value {
-                        Some(value) => shorten(&format!("return {}", self.src(value.as_ref())), LABEL_CHARS),
+                        Some(value) => {
+                            shorten(&format!("return {}", self.src(value.as_ref())), LABEL_CHARS)
+                        }
                         None => "return".to_string(),
                     };
                     let end = self.node(Shape::End, label, Some(Class::Finish));
@@ -705,7 +826,7 @@ impl<'a> Builder<'a, '_> {
                 if self.in_loop()
                     && let Some(node) = self.loops.last().map(|l| l.node)
                 {
-                    let exits = cur.into_iter().map(|exit| exit.or_label("continue")).collect();
+                    let exits = cur.into_iter().map(|exit| exit.jump("continue")).collect();
                     self.connect(exits, node);
                     Vec::new()
                 } else {
@@ -716,7 +837,9 @@ impl<'a> Builder<'a, '_> {
                 if self.in_loop()
                     && let Some(frame) = self.loops.last_mut()
                 {
-                    frame.breaks.extend(cur.into_iter().map(|exit| exit.or_label("break")));
+                    frame
+                        .breaks
+                        .extend(cur.into_iter().map(|exit| exit.jump("break")));
                     Vec::new()
                 } else {
                     cur
@@ -739,8 +862,16 @@ impl<'a> Builder<'a, '_> {
         match event {
             Event::Request(request) => {
                 let info = describe_request(&request, self.workspace);
-                let label = format!("{} ({})", shorten(&info.request_line(), LABEL_CHARS), info.profile);
-                let class = if info.mutating { Class::Mutating } else { Class::Request };
+                let label = format!(
+                    "{} ({})",
+                    shorten(&info.request_line(), LABEL_CHARS),
+                    info.profile
+                );
+                let class = if info.mutating {
+                    Class::Mutating
+                } else {
+                    Class::Request
+                };
                 self.then(Shape::Box, label, Some(class), cur)
             }
             Event::Comment(call) => {
@@ -749,16 +880,25 @@ impl<'a> Builder<'a, '_> {
                     .args
                     .first()
                     .or_else(|| call.arguments.find_keyword("text").map(|k| &k.value))
-                    .map(|arg| spoken_text(self.text, arg))
+                    .map(|arg| spoken_text(self.text, arg, self.strings))
                     .unwrap_or_default();
                 let label = format!("Comment: {}", shorten(&text, LABEL_CHARS));
                 self.then(Shape::AlertChange, label, Some(Class::AlertChange), cur)
             }
             Event::UpdateAlert(call) => {
-                let names: Vec<&str> =
-                    call.arguments.keywords.iter().map(|k| k.arg.as_ref().map_or("**", |a| a.as_str())).collect();
+                let names: Vec<&str> = call
+                    .arguments
+                    .keywords
+                    .iter()
+                    .map(|k| k.arg.as_ref().map_or("**", |a| a.as_str()))
+                    .collect();
                 let label = format!("Update alert: {}", names.join(", "));
-                self.then(Shape::AlertChange, shorten(&label, LABEL_CHARS), Some(Class::AlertChange), cur)
+                self.then(
+                    Shape::AlertChange,
+                    shorten(&label, LABEL_CHARS),
+                    Some(Class::AlertChange),
+                    cur,
+                )
             }
             Event::Helper(name) => self.helper(name, cur),
         }
@@ -781,8 +921,14 @@ impl<'a> Builder<'a, '_> {
             };
             return self.then(Shape::Subroutine, label, None, cur);
         }
-        let Some(function) = self.helpers.defs.get(name).copied() else { return cur };
-        self.frames.push(HelperFrame { name, loop_base: self.loops.len(), returns: Vec::new() });
+        let Some(function) = self.helpers.defs.get(name).copied() else {
+            return cur;
+        };
+        self.frames.push(HelperFrame {
+            name,
+            loop_base: self.loops.len(),
+            returns: Vec::new(),
+        });
         let mut exits = self.body(&function.body, cur);
         if let Some(frame) = self.frames.pop() {
             exits.extend(frame.returns);
@@ -794,17 +940,27 @@ impl<'a> Builder<'a, '_> {
         let jumps = self.in_loop();
         let drawn = self.draws(&s.body, jumps)
             || s.elif_else_clauses.iter().any(|clause| {
-                clause.test.as_ref().is_some_and(|test| self.has_events(test)) || self.draws(&clause.body, jumps)
+                clause
+                    .test
+                    .as_ref()
+                    .is_some_and(|test| self.has_events(test))
+                    || self.draws(&clause.body, jumps)
             });
         let mut pending = self.expr(Some(&s.test), cur);
         if !drawn {
             return pending;
         }
-        let first = ElifElseTest { test: Some(&s.test), body: &s.body };
-        let rest = s.elif_else_clauses.iter().map(|clause: &'a ElifElseClause| ElifElseTest {
-            test: clause.test.as_ref(),
-            body: &clause.body,
-        });
+        let first = ElifElseTest {
+            test: Some(&s.test),
+            body: &s.body,
+        };
+        let rest = s
+            .elif_else_clauses
+            .iter()
+            .map(|clause: &'a ElifElseClause| ElifElseTest {
+                test: clause.test.as_ref(),
+                body: &clause.body,
+            });
         let mut out = Vec::new();
         for (index, branch) in std::iter::once(first).chain(rest).enumerate() {
             match branch.test {
@@ -829,7 +985,14 @@ impl<'a> Builder<'a, '_> {
 
     fn for_stmt(&mut self, s: &'a StmtFor, cur: Vec<Exit>) -> Vec<Exit> {
         let cur = self.expr(Some(&s.iter), cur);
-        let label = shorten(&format!("for {} in {}", self.src(s.target.as_ref()), self.src(s.iter.as_ref())), LABEL_CHARS);
+        let label = shorten(
+            &format!(
+                "for {} in {}",
+                self.src(s.target.as_ref()),
+                self.src(s.iter.as_ref())
+            ),
+            LABEL_CHARS,
+        );
         self.loop_stmt(label, &s.body, &s.orelse, cur)
     }
 
@@ -839,17 +1002,30 @@ impl<'a> Builder<'a, '_> {
         self.loop_stmt(label, &s.body, &s.orelse, cur)
     }
 
-    fn loop_stmt(&mut self, label: String, body: &'a [Stmt], orelse: &'a [Stmt], cur: Vec<Exit>) -> Vec<Exit> {
+    fn loop_stmt(
+        &mut self,
+        label: String,
+        body: &'a [Stmt],
+        orelse: &'a [Stmt],
+        cur: Vec<Exit>,
+    ) -> Vec<Exit> {
         let jumps = self.in_loop();
         if !self.draws(body, false) && !self.draws(orelse, jumps) {
             return cur;
         }
         let node = self.node(Shape::Loop, label, None);
         self.connect(cur, node);
-        self.loops.push(LoopFrame { node, breaks: Vec::new() });
+        self.loops.push(LoopFrame {
+            node,
+            breaks: Vec::new(),
+        });
         let back = self.body(body, vec![Exit::plain(node)]);
         self.connect(back, node);
-        let breaks = self.loops.pop().map(|frame| frame.breaks).unwrap_or_default();
+        let breaks = self
+            .loops
+            .pop()
+            .map(|frame| frame.breaks)
+            .unwrap_or_default();
         let mut out = self.body(orelse, vec![Exit::labelled(node, "done")]);
         out.extend(breaks);
         out
@@ -867,7 +1043,10 @@ impl<'a> Builder<'a, '_> {
             .args
             .first()
             .or_else(|| step.arguments.find_keyword("name").map(|k| &k.value))
-            .map_or_else(|| "step".to_string(), |arg| shorten(&spoken_text(self.text, arg), LABEL_CHARS));
+            .map_or_else(
+                || "step".to_string(),
+                |arg| shorten(&spoken_text(self.text, arg, self.strings), LABEL_CHARS),
+            );
         let jumps = self.in_loop();
         if !self.draws(&s.body, jumps) {
             // Nothing inside to frame: the step is one node.
@@ -887,11 +1066,18 @@ impl<'a> Builder<'a, '_> {
         let drawn = self.draws(&s.body, jumps)
             || self.draws(&s.orelse, jumps)
             || self.draws(&s.finalbody, jumps)
-            || s.handlers.iter().any(|ExceptHandler::ExceptHandler(h)| self.draws(&h.body, jumps));
+            || s.handlers
+                .iter()
+                .any(|ExceptHandler::ExceptHandler(h)| self.draws(&h.body, jumps));
         if !drawn {
             return cur;
         }
-        let node = self.node(Shape::Box, "try".to_string(), None);
+        let label = match s.body.as_slice() {
+            [only] => format!("try: {}", self.src(only)),
+            [first, ..] => format!("try: {} …", self.src(first)),
+            [] => "try".to_string(),
+        };
+        let node = self.node(Shape::Box, shorten(&label, LABEL_CHARS), None);
         self.connect(cur, node);
         let body = self.body(&s.body, vec![Exit::plain(node)]);
         let mut out = self.body(&s.orelse, body);
@@ -901,22 +1087,39 @@ impl<'a> Builder<'a, '_> {
                 None => "except (any error)".to_string(),
             };
             let handler_node = self.node(Shape::Box, label, None);
-            self.connect(vec![Exit { from: node, label: Some("on error".to_string()), dotted: true }], handler_node);
+            self.connect(
+                vec![Exit {
+                    from: node,
+                    label: Some("on error".to_string()),
+                    dotted: true,
+                }],
+                handler_node,
+            );
             out.extend(self.body(&handler.body, vec![Exit::plain(handler_node)]));
         }
-        if s.finalbody.is_empty() { out } else { self.body(&s.finalbody, out) }
+        if s.finalbody.is_empty() {
+            out
+        } else {
+            self.body(&s.finalbody, out)
+        }
     }
 
     fn match_stmt(&mut self, s: &'a StmtMatch, cur: Vec<Exit>) -> Vec<Exit> {
         let jumps = self.in_loop();
         let drawn = s.cases.iter().any(|case| {
-            case.guard.as_deref().is_some_and(|guard| self.has_events(guard)) || self.draws(&case.body, jumps)
+            case.guard
+                .as_deref()
+                .is_some_and(|guard| self.has_events(guard))
+                || self.draws(&case.body, jumps)
         });
         let cur = self.expr(Some(&s.subject), cur);
         if !drawn {
             return cur;
         }
-        let label = shorten(&format!("match {}", self.src(s.subject.as_ref())), LABEL_CHARS);
+        let label = shorten(
+            &format!("match {}", self.src(s.subject.as_ref())),
+            LABEL_CHARS,
+        );
         let decision = self.node(Shape::Decision, label, None);
         self.connect(cur, decision);
         let mut out = Vec::new();

@@ -30,7 +30,11 @@ pub enum DocsError {
     #[error(
         "line {line}, column {column}: {message}; fix the playbook before generating its docs (`riposte check` lists every problem)"
     )]
-    Syntax { line: usize, column: usize, message: String },
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 /// Everything the docs say about a playbook, as data.
@@ -124,29 +128,51 @@ pub enum ChangeKind {
     /// `ctx.update_alert(...)`: keyword names and the source of their values.
     UpdateAlert { fields: Vec<(String, String)> },
     /// A request that changes data through an integration.
-    Request { profile: String, request: String, summary: String },
+    Request {
+        profile: String,
+        request: String,
+        summary: String,
+    },
 }
 
 /// The outline of a playbook, or why there is none (it does not parse).
-pub fn outline(name: &str, source: &SourceFile, workspace: &Workspace) -> Result<PlaybookOutline, DocsError> {
+pub fn outline(
+    name: &str,
+    source: &SourceFile,
+    workspace: &Workspace,
+) -> Result<PlaybookOutline, DocsError> {
     // The walks recurse; give them room whatever thread the caller is on.
-    stacker::maybe_grow(256 * 1024, 8 * 1024 * 1024, || outline_inner(name, source, workspace))
+    stacker::maybe_grow(256 * 1024, 8 * 1024 * 1024, || {
+        outline_inner(name, source, workspace)
+    })
 }
 
-fn outline_inner(name: &str, source: &SourceFile, workspace: &Workspace) -> Result<PlaybookOutline, DocsError> {
+fn outline_inner(
+    name: &str,
+    source: &SourceFile,
+    workspace: &Workspace,
+) -> Result<PlaybookOutline, DocsError> {
     let syntax_error = |offset, message: String| {
         let position = source.position(offset);
-        DocsError::Syntax { line: position.line, column: position.column, message }
+        DocsError::Syntax {
+            line: position.line,
+            column: position.column,
+            message,
+        }
     };
     let parsed = parse_playbook(source.text(), workspace)
         .map_err(|diagnostic| syntax_error(diagnostic.range.start(), diagnostic.message))?;
     if let Some(error) = parsed.errors().iter().min_by_key(|e| e.location.start()) {
-        return Err(syntax_error(error.location.start(), format!("syntax error: {}", error.error)));
+        return Err(syntax_error(
+            error.location.start(),
+            format!("syntax error: {}", error.error),
+        ));
     }
     let module = parsed.syntax();
     let bindings = Bindings::collect(module);
-    let facts = facts::collect(module, source, &bindings, workspace);
-    let flow = flow::flowchart(module, source.text(), &bindings, workspace);
+    let strings = text::StringValues::collect(module);
+    let facts = facts::collect(module, source, &bindings, &strings, workspace);
+    let flow = flow::flowchart(module, source.text(), &bindings, &strings, workspace);
     Ok(PlaybookOutline {
         name: name.to_string(),
         summary: sdk::docstring(&module.body).map(|doc| dedent(&doc)),
@@ -176,7 +202,10 @@ fn dedent(doc: &str) -> String {
         .min()
         .unwrap_or(0);
     let mut out = vec![first.to_string()];
-    out.extend(rest.iter().map(|line| line.get(indent..).unwrap_or("").trim_end().to_string()));
+    out.extend(
+        rest.iter()
+            .map(|line| line.get(indent..).unwrap_or("").trim_end().to_string()),
+    );
     out.join("\n").trim().to_string()
 }
 
@@ -210,9 +239,15 @@ impl PlaybookOutline {
                         cell(&integration.profile),
                         cell(&details.base_url),
                         cell(&details.auth),
-                        details.catalog.as_deref().map_or_else(|| "none".to_string(), cell),
+                        details
+                            .catalog
+                            .as_deref()
+                            .map_or_else(|| "none".to_string(), cell),
                     )),
-                    None => md.push_str(&format!("| {} | (no profile) | — | — |\n", cell(&integration.profile))),
+                    None => md.push_str(&format!(
+                        "| {} | (no profile) | — | — |\n",
+                        cell(&integration.profile)
+                    )),
                 }
             }
             md.push('\n');
@@ -247,7 +282,10 @@ impl PlaybookOutline {
         } else {
             md.push_str("| Field | What it holds |\n| --- | --- |\n");
             for field in &self.alert_fields {
-                let doc = field.doc.as_deref().map_or_else(|| "not part of the SDK's `Alert`".to_string(), cell);
+                let doc = field
+                    .doc
+                    .as_deref()
+                    .map_or_else(|| "not part of the SDK's `Alert`".to_string(), cell);
                 md.push_str(&format!("| {} | {doc} |\n", code(&field.name)));
             }
             md.push('\n');
@@ -261,15 +299,28 @@ impl PlaybookOutline {
                 let line = change.line;
                 match &change.kind {
                     ChangeKind::Comment { text } => {
-                        md.push_str(&format!("- Comments on the alert (line {line}): {}\n", code(text)));
+                        md.push_str(&format!(
+                            "- Comments on the alert (line {line}): {}\n",
+                            code(text)
+                        ));
                     }
                     ChangeKind::UpdateAlert { fields } => {
-                        let fields: Vec<String> =
-                            fields.iter().map(|(name, value)| code(&format!("{name}={value}"))).collect();
-                        let fields = if fields.is_empty() { "nothing named".to_string() } else { fields.join(", ") };
+                        let fields: Vec<String> = fields
+                            .iter()
+                            .map(|(name, value)| code(&format!("{name}={value}")))
+                            .collect();
+                        let fields = if fields.is_empty() {
+                            "nothing named".to_string()
+                        } else {
+                            fields.join(", ")
+                        };
                         md.push_str(&format!("- Updates the alert (line {line}): {fields}\n"));
                     }
-                    ChangeKind::Request { profile, request, summary } => {
+                    ChangeKind::Request {
+                        profile,
+                        request,
+                        summary,
+                    } => {
                         md.push_str(&format!(
                             "- Changes data through {} (line {line}): {} — {}; planned, not sent, in a dry run\n",
                             text::shorten(profile, 200),

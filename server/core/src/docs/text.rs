@@ -1,7 +1,10 @@
 //! Turning source text into short, safe labels: one line, bounded length, and escaped for the
 //! place it goes (a Mermaid label, a Markdown table cell, a Markdown code span).
 
-use ruff_python_ast::{Expr, FStringPart, InterpolatedStringElement, Operator};
+use std::collections::HashMap;
+
+use ruff_python_ast::visitor::{Visitor, walk_stmt};
+use ruff_python_ast::{Expr, FStringPart, InterpolatedStringElement, ModModule, Operator, Stmt};
 use ruff_text_size::Ranged;
 
 use crate::catalog::PathPart;
@@ -47,9 +50,14 @@ pub fn shorten(text: &str, max: usize) -> String {
 /// brackets, `|`, `<`, `>`, `&`, `#` and backticks cannot break out of the label or be read as
 /// HTML or Markdown. Newlines are expected to be gone already ([`shorten`]).
 pub fn mermaid_escape(text: &str) -> String {
+    // Mermaid strips the last `;` of any line where `style` or `classDef` is followed by
+    // `:…#…;` (to tidy style statements), which would break the entity it ends: with no raw `:`
+    // on the line, that cannot happen.
+    let escape_colons = text.contains("style") || text.contains("classDef");
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
+            ':' if escape_colons => out.push_str("#58;"),
             '"' => out.push_str("#quot;"),
             '#' => out.push_str("#35;"),
             '|' => out.push_str("#124;"),
@@ -84,7 +92,8 @@ pub fn code(text: &str) -> String {
 
 /// The source text of a node, as written.
 pub fn source<'t>(text: &'t str, node: &impl Ranged) -> &'t str {
-    text.get(node.range().start().to_usize()..node.range().end().to_usize()).unwrap_or("")
+    text.get(node.range().start().to_usize()..node.range().end().to_usize())
+        .unwrap_or("")
 }
 
 /// A request path as written: literal text, with `{…}` where an f-string interpolates (or for the
@@ -103,9 +112,79 @@ pub fn path_display(expr: Option<&Expr>) -> String {
     }
 }
 
-/// What a string argument says, for a label: literal text, with `{expression}` where an f-string
-/// interpolates; a concatenation reads as its parts; anything else as `{expression}`.
-pub fn spoken_text(text: &str, expr: &Expr) -> String {
+/// Names assigned exactly once in the file, to a string, an f-string or a concatenation starting
+/// with one: `text = f"Disabled {user}"` lets `ctx.comment(text)` say what it comments.
+#[derive(Debug, Default)]
+pub struct StringValues<'a> {
+    values: HashMap<&'a str, Option<&'a Expr>>,
+}
+
+impl<'a> StringValues<'a> {
+    pub fn collect(module: &'a ModModule) -> Self {
+        let mut collector = StringValues::default();
+        for stmt in &module.body {
+            collector.visit_stmt(stmt);
+        }
+        collector
+    }
+
+    fn record(&mut self, target: &'a Expr, value: Option<&'a Expr>) {
+        if let Expr::Name(name) = target {
+            let value = value.filter(|v| is_stringy(v));
+            self.values
+                .entry(name.id.as_str())
+                .and_modify(|known| *known = None)
+                .or_insert(value);
+        }
+    }
+
+    /// The string a name was given, when it was given exactly one.
+    pub fn get(&self, name: &str) -> Option<&'a Expr> {
+        self.values.get(name).copied().flatten()
+    }
+}
+
+fn is_stringy(expr: &Expr) -> bool {
+    match expr {
+        Expr::StringLiteral(_) | Expr::FString(_) => true,
+        Expr::BinOp(binop) if binop.op == Operator::Add => {
+            matches!(
+                binop.left.as_ref(),
+                Expr::StringLiteral(_) | Expr::FString(_) | Expr::BinOp(_)
+            )
+        }
+        _ => false,
+    }
+}
+
+impl<'a> Visitor<'a> for StringValues<'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Assign(assign) => {
+                for target in &assign.targets {
+                    let value = (assign.targets.len() == 1).then_some(assign.value.as_ref());
+                    self.record(target, value);
+                }
+            }
+            Stmt::AnnAssign(assign) => self.record(&assign.target, assign.value.as_deref()),
+            Stmt::AugAssign(assign) => self.record(&assign.target, None),
+            Stmt::For(for_stmt) => self.record(&for_stmt.target, None),
+            _ => {}
+        }
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || walk_stmt(self, stmt));
+    }
+
+    fn visit_expr(&mut self, _: &'a Expr) {}
+}
+
+/// What a string argument says, for a label: literal text, with `{name}` where an f-string
+/// interpolates a name or attribute and `{…}` where it interpolates anything longer; a
+/// concatenation reads as its parts; a name assigned one string reads as that string.
+pub fn spoken_text(text: &str, expr: &Expr, strings: &StringValues<'_>) -> String {
+    let expr = match expr {
+        Expr::Name(name) => strings.get(name.id.as_str()).unwrap_or(expr),
+        _ => expr,
+    };
     let mut out = String::new();
     spoken_into(text, expr, &mut out);
     out
@@ -125,11 +204,11 @@ fn spoken_into(text: &str, expr: &Expr, out: &mut String) {
                     FStringPart::FString(f) => {
                         for element in &f.elements {
                             match element {
-                                InterpolatedStringElement::Literal(literal) => out.push_str(&literal.value),
+                                InterpolatedStringElement::Literal(literal) => {
+                                    out.push_str(&literal.value)
+                                }
                                 InterpolatedStringElement::Interpolation(hole) => {
-                                    out.push('{');
-                                    out.push_str(source(text, hole.expression.as_ref()));
-                                    out.push('}');
+                                    hole_into(text, &hole.expression, out)
                                 }
                             }
                         }
@@ -143,11 +222,26 @@ fn spoken_into(text: &str, expr: &Expr, out: &mut String) {
                 spoken_into(text, &binop.right, out);
             });
         }
-        other => {
-            out.push('{');
-            out.push_str(source(text, other));
-            out.push('}');
+        other => hole_into(text, other, out),
+    }
+}
+
+/// `{user.upn}` for a name or attribute chain, `{…}` for anything else (a call, a join).
+fn hole_into(text: &str, expr: &Expr, out: &mut String) {
+    fn simple(expr: &Expr) -> bool {
+        match expr {
+            Expr::Name(_) => true,
+            Expr::Attribute(attribute) => simple(&attribute.value),
+            _ => false,
         }
+    }
+    let written = source(text, expr);
+    if simple(expr) && written.len() <= 40 {
+        out.push('{');
+        out.push_str(written);
+        out.push('}');
+    } else {
+        out.push_str("{…}");
     }
 }
 
@@ -171,7 +265,11 @@ mod tests {
         for bad in ['"', '[', ']', '|', '<', '>', '`'] {
             assert!(!escaped.contains(bad), "{escaped} still has {bad}");
         }
-        assert!(escaped.contains("#quot;") && escaped.contains("#124;") && escaped.contains("#lt;"));
+        assert!(
+            escaped.contains("#quot;") && escaped.contains("#124;") && escaped.contains("#lt;")
+        );
         assert!(escaped.contains("#35;z"));
+        assert_eq!(mermaid_escape("a: b"), "a: b");
+        assert_eq!(mermaid_escape("style:#x;"), "style#58;#35;x;");
     }
 }
