@@ -20,6 +20,24 @@ cargo nextest run --workspace --locked --no-fail-fast
 # nextest does not run doctests
 cargo test --workspace --doc --locked
 
-step "SARIF output validates (SARIF 2.1.0 + GitHub code scanning rules)"
+# The binary the following steps drive (nextest builds it too, but say so rather than rely on it).
 cargo build --locked --bin riposte
+
+step "SARIF output validates (SARIF 2.1.0 + GitHub code scanning rules)"
 bash scripts/validate-sarif.sh
+
+step "language server through an independent client (pytest-lsp)"
+# pytest exits 5 when it collected no tests: that is a failure here, as any other non-zero code.
+status=0
+RIPOSTE_BIN="$PWD/target/debug/riposte" .venv/bin/python -m pytest tests/lsp -q || status=$?
+if [ "$status" -ne 0 ]; then
+  [ "$status" -eq 5 ] && echo "tests/lsp: no tests were collected" >&2
+  exit "$status"
+fi
+
+step "VS Code extension: npm ci, typecheck, lint, unit tests; e2e in code-server + Chromium"
+# Node 24 and code-server are cached outside the clone so later CI runs on this machine reuse them.
+export RIPOSTE_E2E_CACHE="${RIPOSTE_E2E_CACHE:-$HOME/.cache/riposte-e2e}"
+bash scripts/extension-setup.sh >/dev/null   # npm ci; Node 24, Chromium, code-server for the e2e
+npm test
+RIPOSTE_SERVER_BINARY=target/debug/riposte bash scripts/extension-e2e.sh

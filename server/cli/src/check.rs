@@ -77,11 +77,20 @@ pub struct Report {
 }
 
 pub fn load_workspace_for(path: &Path) -> anyhow::Result<LoadedWorkspace> {
-    let absolute = std::fs::canonicalize(path).with_context(|| format!("cannot resolve {}", path.display()))?;
+    let absolute = std::fs::canonicalize(path)
+        .with_context(|| format!("cannot resolve {}", path.display()))?;
     let root = riposte_workspace::find_root(&absolute).unwrap_or_else(|| {
-        let dir = if absolute.is_dir() { absolute.as_path() } else { absolute.parent().unwrap_or(&absolute) };
+        let dir = if absolute.is_dir() {
+            absolute.as_path()
+        } else {
+            absolute.parent().unwrap_or(&absolute)
+        };
         // A playbook outside any workspace: use the folder above `playbooks/` when there is one.
-        let dir = if dir.ends_with(riposte_workspace::PLAYBOOKS_DIR) { dir.parent().unwrap_or(dir) } else { dir };
+        let dir = if dir.ends_with(riposte_workspace::PLAYBOOKS_DIR) {
+            dir.parent().unwrap_or(dir)
+        } else {
+            dir
+        };
         dir.to_path_buf()
     });
     Ok(riposte_workspace::load(&root)?)

@@ -1,8 +1,9 @@
 //! `riposte`: the command line. Argument parsing and wiring only; the work is done by the crates.
 
 mod check;
-
+mod docs;
 mod output;
+mod test_cmd;
 
 use std::process::ExitCode;
 
@@ -34,7 +35,19 @@ enum Command {
     /// Check playbooks, integration profiles and automation rules.
     Check(check::CheckArgs),
     /// Write a playbook's Markdown documentation with its Mermaid flow diagram.
-
+    Docs(docs::DocsArgs),
+    /// Run the language server on stdin/stdout (for editors: `riposte lsp`).
+    Lsp {
+        /// Log level on stderr (error, warn, info, debug, trace) or a `tracing` filter; defaults
+        /// to `RIPOSTE_LOG`, then `info`.
+        #[arg(long, value_name = "LEVEL")]
+        log_level: Option<String>,
+    },
+    /// Run a playbook against an alert in the sandbox: `--dry-run` plans changes, a real run asks
+    /// first (or `--yes`). Exit 0 succeeded, 1 the run failed, 2 bad input, 3 blocked by checks.
+    Test(test_cmd::TestArgs),
+    /// Show which protections (network, filesystem, processes, limits) runs get on this machine.
+    Doctor(test_cmd::DoctorArgs),
     /// Explain a rule: `riposte rule RP003` (or list them all without a code).
     Rule {
         /// A rule code such as RP003.
@@ -57,7 +70,10 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
-
+        Command::Docs(args) => docs::run(&args),
+        Command::Lsp { log_level } => riposte_lsp::run(&riposte_lsp::Options { log_level }),
+        Command::Test(args) => test_cmd::run(&args),
+        Command::Doctor(args) => test_cmd::doctor(&args),
         Command::Rule { code } => explain_rule(code.as_deref()),
     };
     match result {

@@ -284,7 +284,10 @@ fn text_frames_mask_secrets() {
 #[test]
 fn a_bare_file_name_finds_its_workspace() {
     let ws = workspace_with(&[]);
-    let output = riposte(&["check", "vt-url-enrichment.py"], &ws.path().join("playbooks"));
+    let output = riposte(
+        &["check", "vt-url-enrichment.py"],
+        &ws.path().join("playbooks"),
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(stdout(&output).contains("All checks passed!"));
 }

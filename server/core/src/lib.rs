@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod diagnostic;
 pub mod docs;
 pub mod formats;
+pub mod ide;
 pub mod lint;
 pub mod sdk;
 pub mod source;

@@ -67,7 +67,11 @@ pub struct LoadedWorkspace {
 pub fn find_root(start: &Path) -> Option<PathBuf> {
     // Canonicalise first: a bare file name's parent is "", which names no folder.
     let absolute = fs::canonicalize(start).ok()?;
-    let absolute = if absolute.is_file() { absolute.parent()?.to_path_buf() } else { absolute };
+    let absolute = if absolute.is_file() {
+        absolute.parent()?.to_path_buf()
+    } else {
+        absolute
+    };
     absolute
         .ancestors()
         .find(|dir| dir.join(CONFIG_FILE).is_file())
@@ -135,14 +139,12 @@ pub fn load_for_editor(
     let config_path = root.join(CONFIG_FILE);
     let text: Option<Result<String, ConfigError>> = match overlays.get(&config_path) {
         Some(text) => Some(Ok(text.clone())),
-        None if config_path.is_file() => {
-            Some(
-                String::from_utf8(read_bytes(&config_path)?).map_err(|_| ConfigError {
-                    message: "riposte.toml is not valid UTF-8".into(),
-                    range: Default::default(),
-                }),
-            )
-        }
+        None if config_path.is_file() => Some(
+            String::from_utf8(read_bytes(&config_path)?).map_err(|_| ConfigError {
+                message: "riposte.toml is not valid UTF-8".into(),
+                range: Default::default(),
+            }),
+        ),
         None => None,
     };
     let (config, error) = match text {

@@ -43,6 +43,6 @@ pub fn finding(path: &str, source: &SourceFile, diagnostic: &Diagnostic) -> Valu
         "start": source.position(diagnostic.range.start()),
         "end": source.position(diagnostic.range.end()),
         "fix": fix,
-        "url": super::rule_url(diagnostic.rule),
+        "url": diagnostic.rule.doc_url(),
     })
 }

@@ -6,10 +6,5 @@ pub mod json;
 pub mod sarif;
 pub mod text;
 
-/// The rule documentation a diagnostic links to.
-pub fn rule_url(rule: riposte_core::Rule) -> String {
-    format!("{DOCS_BASE}#{}", rule.doc_anchor())
-}
-
-/// Where `docs/rules.md` is published with the source.
-pub const DOCS_BASE: &str = "https://github.com/riposte-soc/riposte/blob/main/docs/rules.md";
+/// Where `docs/rules.md` is published with the source (the rule links are `Rule::doc_url`).
+pub const DOCS_BASE: &str = riposte_core::Rule::DOCS_URL;

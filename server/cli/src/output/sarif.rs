@@ -78,7 +78,9 @@ fn properties(rule: Rule) -> Value {
         _ => None,
     };
     match security_severity {
-        Some(score) => json!({ "tags": ["security"], "precision": "high", "security-severity": score }),
+        Some(score) => {
+            json!({ "tags": ["security"], "precision": "high", "security-severity": score })
+        }
         None => json!({ "tags": ["correctness"], "precision": "high" }),
     }
 }

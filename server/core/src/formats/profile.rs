@@ -164,6 +164,20 @@ pub fn secret_env_var(profile: &str, field: &str) -> String {
     format!("RIPOSTE_{}_{}", upper(profile), upper(field))
 }
 
+/// How a profile name becomes its file's stem (`integrations/<stem>.toml`): lower-case ASCII
+/// letters and digits, runs of other characters as one `-`. `"Microsoft Graph"` → `microsoft-graph`.
+pub fn profile_file_stem(name: &str) -> String {
+    let mut stem = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            stem.push(c.to_ascii_lowercase());
+        } else if !stem.ends_with('-') {
+            stem.push('-');
+        }
+    }
+    stem.trim_matches('-').to_string()
+}
+
 /// Whether a host is loopback, where plain http is allowed (tests and local stand-ins).
 pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
     match host {

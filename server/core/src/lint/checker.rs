@@ -12,7 +12,7 @@ use super::secrets;
 use super::semantic::{Bindings, RequestCall, entry_point, leading_text};
 use crate::catalog::{Lookup, ParamLocation};
 use crate::diagnostic::{Diagnostic, Edit, Fix};
-use crate::formats::profile::is_loopback_host;
+use crate::formats::profile::{is_loopback_host, profile_file_stem};
 use crate::lint::Rule;
 use crate::sdk;
 use crate::source::SourceFile;
@@ -596,7 +596,8 @@ impl<'a> Visitor<'a> for Checker<'_> {
                 if self.bindings.is_alert(&attribute.value) {
                     let name = attribute.attr.as_str();
                     let alert = sdk::class("Alert").expect("the stub defines Alert");
-                    if alert.member(name).is_none() {
+                    // `alert.` with nothing after it yet is a syntax error already (RP001), not a typo.
+                    if !name.is_empty() && alert.member(name).is_none() {
                         let known: Vec<&str> =
                             alert.public_members().map(|m| m.name.as_str()).collect();
                         self.report(Diagnostic::new(
@@ -687,19 +688,6 @@ fn target_name(target: &Expr) -> Option<&str> {
         },
         _ => None,
     }
-}
-
-/// How a profile name becomes a file name: lower-case, runs of other characters as `-`.
-pub fn profile_file_stem(name: &str) -> String {
-    let mut stem = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            stem.push(c.to_ascii_lowercase());
-        } else if !stem.ends_with('-') {
-            stem.push('-');
-        }
-    }
-    stem.trim_matches('-').to_string()
 }
 
 fn pattern_text(expr: &Expr, source: &SourceFile) -> String {

@@ -64,6 +64,15 @@ impl Rule {
             .find(|rule| rule.code().eq_ignore_ascii_case(code))
     }
 
+    /// Where `docs/rules.md` is published with the source.
+    pub const DOCS_URL: &'static str =
+        "https://github.com/riposte-soc/riposte/blob/main/docs/rules.md";
+
+    /// The rule's documentation on the web (CLI JSON/SARIF output, LSP `codeDescription`).
+    pub fn doc_url(self) -> String {
+        format!("{}#{}", Self::DOCS_URL, self.doc_anchor())
+    }
+
     /// The anchor of the rule's section in `docs/rules.md`, e.g. `rp003-external-import`.
     pub fn doc_anchor(self) -> String {
         format!("{}-{}", self.code().to_ascii_lowercase(), self.name())

@@ -4,3 +4,11 @@
 mod types;
 
 pub use types::{IncomingResponse, OutgoingRequest, RequestBody};
+
+mod auth;
+mod client;
+mod error;
+mod request;
+
+pub use client::{Clock, FixedClock, HttpConfig, HttpInitError, Integrations, SystemClock};
+pub use error::SendError;
