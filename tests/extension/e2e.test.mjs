@@ -348,8 +348,8 @@ describe("the Riposte extension in code-server", { timeout: 600_000 }, () => {
     await row.waitFor({ state: "visible", timeout: 20_000 });
     await shot("test-playbook-alert-pick");
     await row.click();
-    // Until the runtime is wired into the language server, the server says "not available yet";
-    // once it is, a dry run's change list comes up in a modal.
+    // The server runs it through the runtime: the dry run's change list comes up in a modal
+    // (a server without the runtime would say "not available yet"), then Approve makes the real run.
     const outcome = await waitFor(
       "the server's answer to riposte.test",
       async () => {
@@ -369,8 +369,23 @@ describe("the Riposte extension in code-server", { timeout: 600_000 }, () => {
     await shot("test-playbook-dry-run");
     await dialog.getByRole("button", { name: "Approve" }).click();
     await waitFor("the run record", async () => page.locator(".tab", { hasText: "Run of" }).first().isVisible(), 120_000);
-    await shot("run-record");
-    await rm(path.join(workspace, "integrations", "stand-in.toml"));
+    await waitFor("the real run's outcome", async () => /print-call succeeded/.test(await notificationsText()), 30_000);
+    // The record the server answered, rendered: the playbook's ctx.log line and its status.
+    const frame = await waitFor(
+      "the real run's record in its webview",
+      async () => {
+        for (const f of page.frames()) {
+          if ((await f.locator("text=handling").count().catch(() => 0)) > 0) return f;
+        }
+        return undefined;
+      },
+      30_000,
+    );
+    const body = await frame.locator("body").innerText();
+    for (const s of ["Run of print-call", "succeeded", "handling"]) assert.ok(body.includes(s), `run view lacks ${s}:\n${body}`);
+    assert.ok(!body.includes("dry run"), `the approved run is a real run:\n${body}`);
+    await shot("test-playbook-run-record");
+    await rm(path.join(workspace, "integrations", "stand-in.toml"), { force: true });
   });
 
   test("a run record from the runtime opens in the run view (loopback stand-in API)", async () => {
@@ -470,7 +485,7 @@ describe("the Riposte extension in code-server", { timeout: 600_000 }, () => {
       assert.ok(body.includes(s), `run view lacks ${s}:\n${body}`);
     }
     await shot("run-record");
-    await rm(path.join(workspace, "integrations", "stand-in.toml"));
+    await rm(path.join(workspace, "integrations", "stand-in.toml"), { force: true });
   });
 
   test("the Riposte views list playbooks, profiles (no secrets), rules and runs", { skip: !FULL && "E2E_SUBSET=ci" }, async () => {
@@ -602,8 +617,8 @@ describe("the Riposte extension in code-server", { timeout: 600_000 }, () => {
       await toast.waitFor({ state: "visible", timeout: 60_000 });
       await toast.getByRole("button", { name: "Restart Server" }).click();
       await waitFor("the start failure", async () => /Riposte: failed/.test(await statusLabel()), 90_000);
-      const text = await notificationsText();
-      assert.match(text, /could not start|stopped unexpectedly/);
+      // The status can turn before the toast is in the DOM: wait for it rather than read once.
+      await waitFor("the start failure's notification", async () => /could not start|stopped unexpectedly/.test(await notificationsText()), 15_000);
       await new Promise((r) => setTimeout(r, 800)); // let the toast finish sliding in
       await shot("server-dies-on-start");
     } finally {

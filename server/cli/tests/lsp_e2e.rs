@@ -3,6 +3,8 @@
 
 #[path = "lsp_e2e/harness.rs"]
 mod harness;
+#[path = "../../../tests/runtime/standins.rs"]
+mod standins;
 
 use std::time::Duration;
 
@@ -598,7 +600,7 @@ fn commands_return_structured_results_or_say_what_is_missing() {
         "unchanged docs are not rewritten"
     );
 
-    for command in ["riposte.save", "riposte.test", "riposte.deploy"] {
+    for command in ["riposte.save", "riposte.deploy"] {
         let response = server.request(
             "workspace/executeCommand",
             json!({ "command": command, "arguments": [{ "uri": uri(&playbook) }] }),
@@ -612,11 +614,194 @@ fn commands_return_structured_results_or_say_what_is_missing() {
             "{response}"
         );
     }
+    // `riposte.test` without an alert says what it takes.
+    let response = server.request(
+        "workspace/executeCommand",
+        json!({ "command": "riposte.test", "arguments": [{ "uri": uri(&playbook) }] }),
+    );
+    assert_eq!(response["error"]["code"], -32602, "{response}");
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"alert\""),
+        "{response}"
+    );
     let unknown = server.request(
         "workspace/executeCommand",
         json!({ "command": "riposte.nope" }),
     );
     assert_eq!(unknown["error"]["code"], -32602);
+    assert!(server.shutdown().success());
+}
+
+// ---------------------------------------------------------------------------------------------
+// riposte.test: the runtime behind the editor, secrets from the client
+
+/// The Jira stand-in, a copy of the demo workspace pointing at it, and `riposte lsp` started in
+/// it (logging at debug level) whose client answers `riposte/secret` with `secrets`.
+fn run_setup(
+    secrets: Vec<((String, String), String)>,
+) -> (
+    tokio::runtime::Runtime,
+    standins::StandIn,
+    standins::DemoWorkspace,
+    std::path::PathBuf,
+    Server,
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let jira = runtime.block_on(standins::StandIn::start(standins::jira(false)));
+    let ws = standins::DemoWorkspace::new();
+    ws.point("jira.toml", &jira.url, None);
+    let root = ws.root().canonicalize().unwrap();
+    let server = Server::start(
+        &root,
+        Options {
+            env: vec![("RIPOSTE_LOG".into(), "debug".into())],
+            secrets,
+            ..Options::default()
+        },
+    );
+    (runtime, jira, ws, root, server)
+}
+
+fn run_test_command(server: &mut Server, playbook: &str, alert: Value, dry_run: bool) -> Value {
+    server.request(
+        "workspace/executeCommand",
+        json!({
+            "command": "riposte.test",
+            "arguments": [{ "uri": playbook, "alert": alert, "dryRun": dry_run }],
+        }),
+    )
+}
+
+fn secret_requests(server: &Server) -> Vec<(String, String)> {
+    server
+        .server_requests
+        .iter()
+        .filter(|r| r["method"] == "riposte/secret")
+        .map(|r| {
+            (
+                r["params"]["profile"].as_str().unwrap().to_string(),
+                r["params"]["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn test_playbook_dry_then_real_with_secrets_from_the_client() {
+    use standins::secrets::{JIRA_PASSWORD, JIRA_USER, SENTINEL};
+    let (_runtime, jira, ws, root, mut server) = run_setup(vec![
+        (("Jira".into(), "username".into()), JIRA_USER.into()),
+        (("Jira".into(), "password".into()), JIRA_PASSWORD.into()),
+    ]);
+    let path = root.join("playbooks/jira-issue.py");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let playbook = server.open(&path, "python", &text);
+    // A saved alert, named relative to the workspace as the extension's alert list does.
+    ws.add_alert(
+        "malware.json",
+        &standins::fixture_alert("graph-malware-device.json"),
+    );
+    let alert = json!({ "kind": "file", "path": "alerts/malware.json" });
+
+    let dry = run_test_command(&mut server, &playbook, alert.clone(), true);
+    let record = &dry["result"];
+    assert_eq!(record["status"], "succeeded", "{dry:#}");
+    assert_eq!(record["dry_run"], true);
+    let requests = record["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 1, "{record:#}");
+    assert_eq!(requests[0]["profile"], "Jira");
+    assert_eq!(requests[0]["method"], "POST");
+    assert_eq!(requests[0]["outcome"], "planned");
+    assert!(
+        requests[0]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/rest/api/3/issue")
+    );
+    assert!(jira.received().is_empty(), "a dry run sends no POST");
+    assert_eq!(
+        secret_requests(&server),
+        vec![
+            ("Jira".to_string(), "username".to_string()),
+            ("Jira".to_string(), "password".to_string())
+        ]
+    );
+
+    // Only `"dryRun": false` makes a real run.
+    let real = run_test_command(&mut server, &playbook, alert, false);
+    let record = &real["result"];
+    assert_eq!(record["status"], "succeeded", "{real:#}");
+    assert_eq!(record["dry_run"], false);
+    let requests = record["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 1, "{record:#}");
+    assert_eq!(requests[0]["outcome"], "sent");
+    assert_eq!(requests[0]["status"], 201);
+    assert_eq!(jira.lines(), vec!["POST /rest/api/3/issue"]);
+    let basic = format!(
+        "Basic {}",
+        standins::base64(format!("{JIRA_USER}:{JIRA_PASSWORD}").as_bytes())
+    );
+    assert_eq!(
+        jira.received()[0].header("authorization"),
+        Some(basic.as_str()),
+        "the stand-in got the secret the client gave"
+    );
+
+    // The secret went to the stand-in and nowhere else.
+    let stderr = server.stderr.lock().unwrap().clone();
+    let transcript = server.transcript.lock().unwrap().clone();
+    for (what, text) in [
+        ("the dry run's result", dry.to_string()),
+        ("the real run's result", real.to_string()),
+        ("the server's stderr", stderr.clone()),
+        ("the server's messages", transcript.clone()),
+    ] {
+        assert!(!text.contains(SENTINEL), "the secret is in {what}:\n{text}");
+        assert!(!text.contains(&basic[6..]), "the credential is in {what}");
+    }
+    assert!(
+        stderr.contains("riposte.test"),
+        "the run is logged: {stderr}"
+    );
+    assert!(server.shutdown().success());
+}
+
+#[test]
+fn test_playbook_with_a_declined_secret_names_profile_field_and_variable() {
+    let (_runtime, jira, _ws, root, mut server) = run_setup(Vec::new());
+    let path = root.join("playbooks/jira-issue.py");
+    // Not open: the file on disk is run.
+    let playbook = uri(&path);
+    let alert = standins::repo_root().join("fixtures/alerts/graph-malware-device.json");
+    let alert = json!({ "kind": "file", "path": alert.display().to_string() });
+    let response = run_test_command(&mut server, &playbook, alert, true);
+    assert_eq!(response["error"]["code"], -32803, "{response:#}");
+    let message = response["error"]["message"].as_str().unwrap();
+    assert!(message.contains("`Jira`"), "{message}");
+    assert!(message.contains("`username`"), "{message}");
+    assert!(message.contains("RIPOSTE_JIRA_USERNAME"), "{message}");
+    assert_eq!(
+        secret_requests(&server),
+        vec![
+            ("Jira".to_string(), "username".to_string()),
+            ("Jira".to_string(), "password".to_string())
+        ],
+        "the client was asked before the run"
+    );
+    assert!(jira.received().is_empty(), "nothing is sent without auth");
+    // A real run needs `"dryRun": false` said outright; a missing flag is a dry run.
+    let response = server.request(
+        "workspace/executeCommand",
+        json!({ "command": "riposte.test", "arguments": [{ "uri": playbook, "alert": "alerts/none.json" }] }),
+    );
+    assert_eq!(response["error"]["code"], -32803, "{response:#}");
     assert!(server.shutdown().success());
 }
 

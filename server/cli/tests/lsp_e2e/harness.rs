@@ -28,6 +28,9 @@ pub struct Options {
     pub configuration: Configuration,
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,
+    /// How the client answers `riposte/secret`: `(profile, field)` → value; anything else gets
+    /// `null`.
+    pub secrets: Vec<((String, String), String)>,
 }
 
 impl Default for Options {
@@ -38,6 +41,7 @@ impl Default for Options {
             configuration: Configuration::Answer(Value::Null),
             env: Vec::new(),
             args: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 }
@@ -48,6 +52,9 @@ pub struct Server {
     messages: Receiver<Value>,
     next_id: i64,
     configuration: Configuration,
+    secrets: Vec<((String, String), String)>,
+    /// Every message the server sent, as it came (bodies, in order).
+    pub transcript: Arc<Mutex<String>>,
     /// Requests the server sent to the client, in order.
     pub server_requests: Vec<Value>,
     /// Notifications seen while waiting for something else.
@@ -112,7 +119,11 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let stderr_pipe = child.stderr.take().unwrap();
         let (sender, messages) = mpsc::channel();
-        std::thread::spawn(move || read_messages(stdout, sender));
+        let transcript = Arc::new(Mutex::new(String::new()));
+        {
+            let transcript = Arc::clone(&transcript);
+            std::thread::spawn(move || read_messages(stdout, sender, &transcript));
+        }
         let stderr = Arc::new(Mutex::new(String::new()));
         {
             let stderr = Arc::clone(&stderr);
@@ -130,6 +141,8 @@ impl Server {
             messages,
             next_id: 0,
             configuration: options.configuration.clone(),
+            secrets: options.secrets.clone(),
+            transcript,
             server_requests: Vec::new(),
             backlog: Vec::new(),
             stderr,
@@ -248,6 +261,17 @@ impl Server {
                 }
             },
             "workspace/applyEdit" => json!({ "applied": true }),
+            "riposte/secret" => {
+                let params = &request["params"];
+                let key = (
+                    params["profile"].as_str().unwrap_or_default().to_string(),
+                    params["field"].as_str().unwrap_or_default().to_string(),
+                );
+                self.secrets
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or(Value::Null, |(_, value)| json!({ "value": value }))
+            }
             _ => Value::Null,
         };
         self.server_requests.push(request);
@@ -326,7 +350,7 @@ impl Drop for Server {
     }
 }
 
-fn read_messages(stdout: impl Read, sender: mpsc::Sender<Value>) {
+fn read_messages(stdout: impl Read, sender: mpsc::Sender<Value>, transcript: &Mutex<String>) {
     let mut reader = BufReader::new(stdout);
     loop {
         let mut length = None;
@@ -348,6 +372,11 @@ fn read_messages(stdout: impl Read, sender: mpsc::Sender<Value>) {
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
             return;
+        }
+        {
+            let mut all = transcript.lock().unwrap();
+            all.push_str(&String::from_utf8_lossy(&body));
+            all.push('\n');
         }
         let message: Value = serde_json::from_slice(&body).expect("the server sends JSON");
         if sender.send(message).is_err() {

@@ -6,8 +6,10 @@
 //! - `riposte.docs {uri}`: regenerate `playbooks/<name>.md` (Markdown + Mermaid) from the buffer.
 //! - `riposte.createProfile {name, uri}`: a skeleton `integrations/<stem>.toml`, through
 //!   `workspace/applyEdit` (or written directly when the client cannot create files).
-//! - `riposte.save`, `riposte.test`, `riposte.deploy`: not available until the runtime and the
-//!   engine exist; they say so rather than pretend.
+//! - `riposte.test {uri, alert, dryRun}`: runs the playbook through the runtime and answers its
+//!   run record (`test_run.rs`).
+//! - `riposte.save`, `riposte.deploy`: not available until the engine exists; they say so rather
+//!   than pretend.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -55,7 +57,7 @@ pub async fn execute(
     session: &Arc<Session>,
     params: ExecuteCommandParams,
 ) -> Result<Option<Value>> {
-    let argument = params.arguments.into_iter().next().unwrap_or(Value::Null);
+    let argument = params.arguments.first().cloned().unwrap_or(Value::Null);
     tracing::info!("command {}", params.command);
     match params.command.as_str() {
         CHECK => check(session, &argument).await.map(Some),
@@ -64,9 +66,13 @@ pub async fn execute(
         SAVE => Err(request_failed(
             "not available yet: `riposte.save` stores the playbook in the engine (`riposte serve`), which is not built yet",
         )),
-        TEST => Err(request_failed(
-            "not available yet: `riposte.test` runs the playbook on an alert through the runtime, which the language server is not wired to yet",
-        )),
+        TEST => super::test_run::test(
+            session,
+            &argument,
+            params.work_done_progress_params.work_done_token,
+        )
+        .await
+        .map(Some),
         DEPLOY => Err(request_failed(
             "not available yet: `riposte.deploy` activates the playbook behind automation rules in the engine (`riposte serve`), which is not built yet",
         )),
@@ -88,7 +94,7 @@ pub async fn execute(
 }
 
 /// A `uri` argument: `{"uri": "file:///…"}` or the string itself.
-fn uri_argument(argument: &Value) -> Option<Uri> {
+pub(super) fn uri_argument(argument: &Value) -> Option<Uri> {
     let text = argument.get("uri").unwrap_or(argument).as_str()?;
     text.parse().ok()
 }

@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod hover;
 pub mod semantic_tokens;
 pub mod symbols;
+pub mod test_run;
 
 use std::sync::Arc;
 
