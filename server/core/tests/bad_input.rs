@@ -51,7 +51,6 @@ fn timed(source: &str) -> (Duration, Vec<Diagnostic>) {
 /// file with a diagnostic and a `# noqa` on each line took quadratic time (40,000 lines: 4 s of
 /// CPU in release; a 10 MB file: minutes).
 #[test]
-#[ignore = "bug: apply_noqa is quadratic in (diagnostics × noqa comments); see docs/fuzzing.md"]
 fn many_noqa_comments_and_diagnostics_take_linear_time() {
     const LINES: usize = 50_000;
     let (baseline, plain) = timed(&playbook(LINES, |i| {
@@ -77,7 +76,6 @@ fn many_noqa_comments_and_diagnostics_take_linear_time() {
 /// file with an error on every line took quadratic time (320,000 lines, 3.8 MB: 20 s of CPU in
 /// release; a 10 MB file: minutes).
 #[test]
-#[ignore = "bug: syntax-error de-duplication is quadratic in the number of errors; see docs/fuzzing.md"]
 fn many_syntax_errors_take_linear_time() {
     const LINES: usize = 100_000;
     let (baseline, valid) = timed(&playbook(LINES, |_| "    x = 1".to_string()));

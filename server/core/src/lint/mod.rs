@@ -12,6 +12,8 @@ pub mod semantic;
 pub use noqa::{NoqaDirective, noqa_directives};
 pub use rule::Rule;
 
+use std::collections::HashSet;
+
 use ruff_python_ast::ModModule;
 use ruff_python_parser::{Mode, ParseOptions, Parsed, parse_unchecked};
 use ruff_text_size::{Ranged, TextRange, TextSize};
@@ -106,13 +108,12 @@ fn check_unfiltered(source: &SourceFile, workspace: &Workspace) -> Vec<Diagnosti
         }
     };
 
-    let mut seen_errors: Vec<TextRange> = Vec::new();
+    let mut seen_errors: HashSet<TextRange> = HashSet::new();
     for error in parsed.errors() {
         // The recovering parser can report several errors at one spot; one is enough to read.
-        if seen_errors.contains(&error.location) {
+        if !seen_errors.insert(error.location) {
             continue;
         }
-        seen_errors.push(error.location);
         diagnostics.push(Diagnostic::new(
             Rule::SyntaxError,
             error.location,
@@ -147,12 +148,17 @@ impl ApplyNoqa for Vec<Diagnostic> {
         if !text.contains("noqa") {
             return self;
         }
+        // Directives come in line order: find the one on a diagnostic's line by binary search,
+        // so a file with a `noqa` and a finding on every line stays linear.
         let directives = noqa_directives(text);
         self.into_iter()
             .filter(|d| {
-                !directives
-                    .iter()
-                    .any(|directive| directive.suppresses(d.rule, d.range.start(), text))
+                let at = d.range.start();
+                let next = directives.partition_point(|directive| directive.line.end() <= at);
+                let candidates = [next.checked_sub(1), Some(next)].into_iter().flatten();
+                !candidates
+                    .filter_map(|i| directives.get(i))
+                    .any(|directive| directive.suppresses(d.rule, at, text))
             })
             .collect()
     }
