@@ -2,8 +2,8 @@
 # Whole-process comparison: `riposte check FILE` against `ruff check --no-cache --isolated FILE`
 # (ruff's default rules) on the same realistic 5,000-line playbook, timed side by side.
 #
-#   scripts/bench-check.sh            # hyperfine, 10 warm-up runs, at least 50 runs each
-#   RUNS=30 scripts/bench-check.sh    # the Python fallback's run count (used without hyperfine)
+#   scripts/bench-check.sh            # hyperfine (10 warm-ups, >= 50 runs each), then 30 interleaved runs
+#   RUNS=60 HYPERFINE_RUNS=100 scripts/bench-check.sh   # more runs
 #
 # It builds `riposte` in release (into $CARGO_TARGET_DIR, default target/), writes the playbook
 # into a temporary copy of the demo workspace's settings and profiles (so integration calls
@@ -141,35 +141,53 @@ echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/c
 
 if command -v hyperfine >/dev/null 2>&1; then
   say "hyperfine: riposte vs ruff, side by side"
-  hyperfine -N -i --warmup 10 --min-runs "${RUNS:-50}" --export-json "$work/hyperfine.json" \
+  hyperfine -N -i --warmup 10 --min-runs "${HYPERFINE_RUNS:-50}" --export-json "$work/hyperfine.json" \
     -n riposte "$riposte check $file" \
     -n ruff "$ruff check --no-cache --isolated $file"
   python3 - "$work/hyperfine.json" <<'PY'
 import json, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 r, f = results["riposte"], results["ruff"]
-print(f"median riposte check: {r['median'] * 1000:.2f} ms (mean {r['mean'] * 1000:.2f} ± {r['stddev'] * 1000:.2f})")
-print(f"median ruff check:    {f['median'] * 1000:.2f} ms (mean {f['mean'] * 1000:.2f} ± {f['stddev'] * 1000:.2f})")
-print(f"ratio riposte/ruff (medians): {r['median'] / f['median']:.2f}")
+print(f"hyperfine median riposte check: {r['median'] * 1000:.2f} ms (mean {r['mean'] * 1000:.2f} ± {r['stddev'] * 1000:.2f})")
+print(f"hyperfine median ruff check:    {f['median'] * 1000:.2f} ms (mean {f['mean'] * 1000:.2f} ± {f['stddev'] * 1000:.2f})")
+print(f"hyperfine ratio riposte/ruff (medians): {r['median'] / f['median']:.2f}")
 PY
 else
-  say "hyperfine not available: ${RUNS:-30} alternating runs each, medians"
-  python3 - "${RUNS:-30}" "$riposte" "$ruff" "$file" <<'PY'
-import statistics, subprocess, sys, time
+  echo "hyperfine is not installed: only the interleaved loop below" >&2
+fi
+
+# hyperfine runs one command's batch, then the other's: on a shared machine the two batches can
+# meet different loads. Alternating single runs (ABAB…) sees the same load for both, and the CPU
+# time (user + system, from rusage) is barely affected by other processes at all.
+say "interleaved: ${RUNS:-30} alternating runs each, medians of wall and CPU time"
+python3 - "${RUNS:-30}" "$riposte" "$ruff" "$file" <<'PY'
+import os, statistics, subprocess, sys, time
+
 runs, riposte, ruff, file = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 commands = {"riposte": [riposte, "check", file], "ruff": [ruff, "check", "--no-cache", "--isolated", file]}
-times = {name: [] for name in commands}
-for name, cmd in commands.items():  # warm-up
+wall = {name: [] for name in commands}
+cpu = {name: [] for name in commands}
+
+def once(cmd):
+    start = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(child.pid, 0)  # the child's own rusage, in microseconds
+    elapsed = time.perf_counter() - start
+    child.returncode = 0  # reaped above
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+for cmd in commands.values():  # warm-up: page cache, binaries
     for _ in range(3):
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        once(cmd)
 for _ in range(runs):
     for name, cmd in commands.items():
-        start = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times[name].append(time.perf_counter() - start)
-r, f = statistics.median(times["riposte"]), statistics.median(times["ruff"])
-print(f"median riposte check: {r * 1000:.2f} ms over {runs} runs")
-print(f"median ruff check:    {f * 1000:.2f} ms over {runs} runs")
-print(f"ratio riposte/ruff (medians): {r / f:.2f}")
+        w, c = once(cmd)
+        wall[name].append(w)
+        cpu[name].append(c)
+for name in commands:
+    print(f"interleaved median {name + ' check:':15s} {statistics.median(wall[name]) * 1000:.2f} ms wall, "
+          f"{statistics.median(cpu[name]) * 1000:.1f} ms CPU (user+system) over {runs} runs")
+ratio_wall = statistics.median(wall["riposte"]) / statistics.median(wall["ruff"])
+ratio_cpu = statistics.median(cpu["riposte"]) / statistics.median(cpu["ruff"])
+print(f"interleaved ratio riposte/ruff (medians): {ratio_wall:.2f} wall, {ratio_cpu:.2f} CPU")
 PY
-fi

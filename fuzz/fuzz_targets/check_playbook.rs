@@ -17,31 +17,60 @@ use riposte_core::formats::profile::Profile;
 use riposte_core::source::{PositionEncoding, TextRange};
 use riposte_core::{Applicability, SourceFile, Workspace, check_playbook, check_playbook_bytes};
 
-
 /// The demo workspace's files, embedded so the target needs nothing on disk at run time.
 const CONFIG: &str = include_str!("../../fixtures/workspace/riposte.toml");
 const PROFILES: &[(&str, &str)] = &[
-    ("integrations/aws-iam.toml", include_str!("../../fixtures/workspace/integrations/aws-iam.toml")),
-    ("integrations/jira.toml", include_str!("../../fixtures/workspace/integrations/jira.toml")),
-    ("integrations/microsoft-graph.toml", include_str!("../../fixtures/workspace/integrations/microsoft-graph.toml")),
-    ("integrations/servicenow.toml", include_str!("../../fixtures/workspace/integrations/servicenow.toml")),
-    ("integrations/slack.toml", include_str!("../../fixtures/workspace/integrations/slack.toml")),
-    ("integrations/threat-intel.toml", include_str!("../../fixtures/workspace/integrations/threat-intel.toml")),
-    ("integrations/virustotal.toml", include_str!("../../fixtures/workspace/integrations/virustotal.toml")),
+    (
+        "integrations/aws-iam.toml",
+        include_str!("../../fixtures/workspace/integrations/aws-iam.toml"),
+    ),
+    (
+        "integrations/jira.toml",
+        include_str!("../../fixtures/workspace/integrations/jira.toml"),
+    ),
+    (
+        "integrations/microsoft-graph.toml",
+        include_str!("../../fixtures/workspace/integrations/microsoft-graph.toml"),
+    ),
+    (
+        "integrations/servicenow.toml",
+        include_str!("../../fixtures/workspace/integrations/servicenow.toml"),
+    ),
+    (
+        "integrations/slack.toml",
+        include_str!("../../fixtures/workspace/integrations/slack.toml"),
+    ),
+    (
+        "integrations/threat-intel.toml",
+        include_str!("../../fixtures/workspace/integrations/threat-intel.toml"),
+    ),
+    (
+        "integrations/virustotal.toml",
+        include_str!("../../fixtures/workspace/integrations/virustotal.toml"),
+    ),
 ];
 /// The one profile whose `api` is a file of the workspace rather than a built-in catalog.
-const CUSTOM_CATALOGS: &[(&str, &str)] =
-    &[("apis/threat-intel.json", include_str!("../../fixtures/workspace/apis/threat-intel.json"))];
+const CUSTOM_CATALOGS: &[(&str, &str)] = &[(
+    "apis/threat-intel.json",
+    include_str!("../../fixtures/workspace/apis/threat-intel.json"),
+)];
 
 static WORKSPACE: LazyLock<Workspace> = LazyLock::new(|| {
     let config = Config::parse(CONFIG).expect("the demo riposte.toml parses");
     let mut workspace = Workspace::new(config);
-    for name in ["aws-iam-block-user", "jira-issue", "phishing-sender-disable", "servicenow-ticket", "vt-url-enrichment"] {
+    for name in [
+        "aws-iam-block-user",
+        "jira-issue",
+        "phishing-sender-disable",
+        "servicenow-ticket",
+        "vt-url-enrichment",
+    ] {
         workspace.add_playbook(name);
     }
     for (path, text) in PROFILES {
         let (profile, diagnostics) = Profile::parse(text);
-        let profile = profile.unwrap_or_else(|| panic!("{path} is a valid profile: {diagnostics:?}"));
+        let profile =
+            profile.unwrap_or_else(|| panic!("{path} is a valid profile: {diagnostics:?}"));
         let custom = profile.api.as_deref().and_then(|api| {
             let (_, document) = CUSTOM_CATALOGS.iter().find(|(file, _)| *file == api)?;
             Some(ApiCatalog::from_openapi(api, document).expect("the demo OpenAPI document parses"))
@@ -53,8 +82,15 @@ static WORKSPACE: LazyLock<Workspace> = LazyLock::new(|| {
 
 fn assert_in_text(text: &str, range: TextRange, what: &str) {
     let (start, end) = (range.start().to_usize(), range.end().to_usize());
-    assert!(end <= text.len(), "{what} {range:?} ends past the text ({} bytes)", text.len());
-    assert!(text.is_char_boundary(start) && text.is_char_boundary(end), "{what} {range:?} splits a character");
+    assert!(
+        end <= text.len(),
+        "{what} {range:?} ends past the text ({} bytes)",
+        text.len()
+    );
+    assert!(
+        text.is_char_boundary(start) && text.is_char_boundary(end),
+        "{what} {range:?} splits a character"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -63,7 +99,9 @@ fuzz_target!(|data: &[u8]| {
     let text = source.text();
 
     assert!(
-        diagnostics.windows(2).all(|pair| pair[0].range.start() <= pair[1].range.start()),
+        diagnostics
+            .windows(2)
+            .all(|pair| pair[0].range.start() <= pair[1].range.start()),
         "diagnostics are not sorted by position"
     );
     for diagnostic in &diagnostics {

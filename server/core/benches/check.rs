@@ -5,7 +5,8 @@
 //! generated playbook is deterministic: the demo workspace's playbooks, copied over and over with
 //! every top-level name made unique, plus a small helper per copy with f-strings, alert reads, an
 //! integration call and, every few copies, a `# noqa` comment. It is valid Python with no syntax
-//! error, and the bench checks that before timing it.
+//! error, and the bench checks that before timing it. `RIPOSTE_BENCH_DRIVER=N` turns the binary
+//! into a plain driver for interleaved timings and profilers (see `driver`).
 
 use std::fs;
 use std::hint::black_box;
@@ -332,26 +333,58 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-/// `RIPOSTE_BENCH_DRIVER=N`: no criterion, just N checks of the 5,000-line playbook after the
-/// setup, for `perf stat`/`valgrind` (compare N=0 with N=200 to take the setup out): the task
-/// clock is CPU time, which other processes on a busy machine inflate far less than wall time.
-fn driver(iterations: usize) {
+/// `RIPOSTE_BENCH_DRIVER=N`: no criterion. After the setup, 15 rounds that each time N full
+/// checks of the 5,000-line playbook and then N parses alone, interleaved so both see the same
+/// machine; prints the minimum and median per-call time over the rounds. On a busy machine the
+/// minimum is the closest to the uncontended cost. `RIPOSTE_BENCH_DRIVER=N` with `perf stat` or
+/// `valgrind` also profiles exactly N checks plus the setup (N=0 measures the setup alone).
+fn driver(iterations: u32) {
+    const ROUNDS: usize = 15;
     let workspace = demo_workspace();
     let playbook = generate(5_000, 0);
-    let start = std::time::Instant::now();
-    for _ in 0..iterations {
-        black_box(check_playbook_bytes(
-            black_box(playbook.as_bytes()),
-            &workspace,
-        ));
+    if iterations == 0 || std::env::var_os("RIPOSTE_BENCH_DRIVER_ONCE").is_some() {
+        for _ in 0..iterations {
+            black_box(check_playbook_bytes(
+                black_box(playbook.as_bytes()),
+                &workspace,
+            ));
+        }
+        return;
     }
-    let elapsed = start.elapsed();
-    eprintln!(
-        "driver: {iterations} checks of {} lines in {elapsed:?} wall ({:?} each)",
-        playbook.lines().count(),
-        elapsed
-            .checked_div(iterations.max(1) as u32)
-            .unwrap_or_default()
+    let time = |f: &dyn Fn()| {
+        let start = std::time::Instant::now();
+        for _ in 0..iterations {
+            f();
+        }
+        start.elapsed() / iterations
+    };
+    let (mut checks, mut parses) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        checks.push(time(&|| {
+            drop(black_box(check_playbook_bytes(
+                black_box(playbook.as_bytes()),
+                &workspace,
+            )))
+        }));
+        parses.push(time(&|| {
+            drop(black_box(parse_playbook(black_box(&playbook), &workspace)))
+        }));
+    }
+    checks.sort();
+    parses.sort();
+    let lines = playbook.lines().count();
+    let (check_min, parse_min) = (checks[0], parses[0]);
+    let (check_median, parse_median) = (checks[ROUNDS / 2], parses[ROUNDS / 2]);
+    println!(
+        "{lines} lines, {} bytes, {ROUNDS} rounds of {iterations} calls each",
+        playbook.len()
+    );
+    println!("check_playbook_bytes: min {check_min:?}, median {check_median:?} per call");
+    println!("parse_playbook alone: min {parse_min:?}, median {parse_median:?} per call");
+    println!(
+        "parse share of the check: {:.0}% (minimums), {:.0}% (medians)",
+        100.0 * parse_min.as_secs_f64() / check_min.as_secs_f64(),
+        100.0 * parse_median.as_secs_f64() / check_median.as_secs_f64()
     );
 }
 
