@@ -1,8 +1,13 @@
 //! `riposte`: the command line. Argument parsing and wiring only; the work is done by the crates.
 
+mod agent_cmd;
 mod check;
 mod docs;
+mod engine_cmd;
+mod mcp_cmd;
 mod output;
+mod rule_cmd;
+mod serve;
 mod test_cmd;
 
 use std::process::ExitCode;
@@ -48,11 +53,21 @@ enum Command {
     Test(test_cmd::TestArgs),
     /// Show which protections (network, filesystem, processes, limits) runs get on this machine.
     Doctor(test_cmd::DoctorArgs),
-    /// Explain a rule: `riposte rule RP003` (or list them all without a code).
-    Rule {
-        /// A rule code such as RP003.
-        code: Option<String>,
-    },
+    /// Explain a check rule (`riposte rule RP003`); automation rules on the engine
+    /// (`riposte rule list|deploy|enable|disable|delete`).
+    Rule(rule_cmd::RuleArgs),
+    /// Run the engine: the store, the HTTP API and console, alert intake and run workers.
+    Serve(serve::ServeArgs),
+    /// Save playbooks to the engine (stored disabled), and activate or deactivate them.
+    Deploy(engine_cmd::DeployArgs),
+    /// Runs on the engine: list them, show one with its record, follow new ones.
+    Runs(engine_cmd::RunsArgs),
+    /// Write a playbook from a description with the Plan/Act agent, in the terminal.
+    Generate(agent_cmd::GenerateArgs),
+    /// Run the seed prompts against a configured model and report how the agent did.
+    Eval(agent_cmd::EvalArgs),
+    /// Serve validate, docs, integrations, test and save over MCP on stdin/stdout.
+    Mcp(mcp_cmd::McpArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,38 +89,19 @@ fn main() -> ExitCode {
         Command::Lsp { log_level } => riposte_lsp::run(&riposte_lsp::Options { log_level }),
         Command::Test(args) => test_cmd::run(&args),
         Command::Doctor(args) => test_cmd::doctor(&args),
-        Command::Rule { code } => explain_rule(code.as_deref()),
+        Command::Rule(args) => rule_cmd::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Deploy(args) => engine_cmd::deploy(&args),
+        Command::Runs(args) => engine_cmd::runs(&args),
+        Command::Generate(args) => agent_cmd::generate(&args),
+        Command::Eval(args) => agent_cmd::eval(&args),
+        Command::Mcp(args) => mcp_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("riposte: error: {err:#}");
             ExitCode::from(exit::USAGE)
-        }
-    }
-}
-
-fn explain_rule(code: Option<&str>) -> anyhow::Result<u8> {
-    use riposte_core::Rule;
-    match code {
-        None => {
-            for rule in Rule::ALL {
-                println!(
-                    "{} {:<28} {:<8} {}",
-                    rule.code(),
-                    rule.name(),
-                    rule.default_severity().as_str(),
-                    rule.summary()
-                );
-            }
-            Ok(exit::CLEAN)
-        }
-        Some(code) => {
-            let rule = Rule::from_code(code).ok_or_else(|| {
-                anyhow::anyhow!("`{code}` is not a rule code; `riposte rule` lists them")
-            })?;
-            println!("{}", rule.documentation());
-            Ok(exit::CLEAN)
         }
     }
 }
