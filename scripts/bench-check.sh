@@ -4,6 +4,7 @@
 #
 #   scripts/bench-check.sh            # hyperfine (10 warm-ups, >= 50 runs each), then 30 interleaved runs
 #   RUNS=60 HYPERFINE_RUNS=100 scripts/bench-check.sh   # more runs
+#   RIPOSTE_BIN=path/to/riposte scripts/bench-check.sh   # time that binary, build nothing
 #
 # It builds `riposte` in release (into $CARGO_TARGET_DIR, default target/), writes the playbook
 # into a temporary copy of the demo workspace's settings and profiles (so integration calls
@@ -15,10 +16,15 @@ repo="$(pwd)"
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
-say "building riposte (release)"
-cargo build --release --quiet -p riposte_cli --bin riposte
-target_dir="${CARGO_TARGET_DIR:-$repo/target}"
-riposte="$target_dir/release/riposte"
+if [ -n "${RIPOSTE_BIN:-}" ]; then
+  # A binary built beforehand, e.g. to compare two builds in turn without rebuilding.
+  riposte="$(cd "$(dirname "$RIPOSTE_BIN")" && pwd)/$(basename "$RIPOSTE_BIN")"
+else
+  say "building riposte (release)"
+  cargo build --release --quiet -p riposte_cli --bin riposte
+  target_dir="${CARGO_TARGET_DIR:-$repo/target}"
+  riposte="$target_dir/release/riposte"
+fi
 [ -x "$riposte" ] || { echo "no binary at $riposte" >&2; exit 2; }
 
 VENV=.venv

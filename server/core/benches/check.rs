@@ -22,6 +22,10 @@ use riposte_core::lint::semantic::Bindings;
 use riposte_core::lint::{noqa_directives, parse_playbook};
 use riposte_core::{Rule, SourceFile, Workspace, check_playbook, check_playbook_bytes};
 
+// The `riposte` binary's allocator (server/cli/src/main.rs): time what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn demo_workspace_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/workspace")
 }

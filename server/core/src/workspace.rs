@@ -21,6 +21,16 @@ pub struct ProfileEntry {
     pub path: String,
     pub profile: Profile,
     pub catalog: Option<Catalog>,
+    /// `profile.base_path()`, worked out once: every request call in a playbook needs it.
+    base_path: String,
+}
+
+impl ProfileEntry {
+    /// The path part of the profile's `base_url`, without a trailing slash (see
+    /// [`Profile::base_path`]).
+    pub fn base_path(&self) -> &str {
+        &self.base_path
+    }
 }
 
 /// A profile's API catalog: one of the built-ins, or the user's own OpenAPI document.
@@ -68,6 +78,7 @@ impl Workspace {
             profile.name.clone(),
             ProfileEntry {
                 path: path.into(),
+                base_path: profile.base_path(),
                 profile,
                 catalog,
             },

@@ -334,6 +334,7 @@ fn endpoint(
         body,
         body_required,
         mutating,
+        template,
     }
 }
 

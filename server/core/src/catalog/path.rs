@@ -123,30 +123,28 @@ pub(crate) enum Reading {
 
 impl Reading {
     /// Whether a template fits this reading, and how well.
-    pub(crate) fn matches(&self, template_path: &str) -> Option<Score> {
+    pub(crate) fn matches(&self, template: &[TemplateSegment]) -> Option<Score> {
         let (call, whole) = match self {
             Reading::Whole(call) => (trim_trailing_slash(call), true),
             Reading::Tail(call) => (trim_trailing_slash(call), false),
         };
-        // Counting segments first spares parsing every template of a large document.
-        let count = segment_count(template_path);
+        let count = template.len();
         if (whole && count != call.len()) || count < call.len() {
             return None;
         }
-        let template = parse_template(template_path);
         let tail = template.get(template.len().checked_sub(call.len())?..)?;
         match_template(tail, call)
     }
 
     /// How far the reading is from a template, for "did you mean".
-    pub(crate) fn distance(&self, template_path: &str) -> f64 {
+    pub(crate) fn distance(&self, template: &[TemplateSegment]) -> f64 {
         match self {
             Reading::Whole(call) => {
                 // Two missing or extra segments already cost more than a suggestion may.
-                if segment_count(template_path).abs_diff(trim_trailing_slash(call).len()) > 1 {
+                if template.len().abs_diff(trim_trailing_slash(call).len()) > 1 {
                     return f64::INFINITY;
                 }
-                path_distance(&parse_template(template_path), call)
+                path_distance(template, call)
             }
             // A path whose start is unknown is too vague to suggest anything for.
             Reading::Tail(_) => f64::INFINITY,
@@ -155,21 +153,11 @@ impl Reading {
 }
 
 /// How many segments of a template are fixed text: the evidence a near miss can rest on.
-pub(crate) fn literal_segment_count(template_path: &str) -> usize {
-    parse_template(template_path)
+pub(crate) fn literal_segment_count(template: &[TemplateSegment]) -> usize {
+    template
         .iter()
         .filter(|segment| !matches!(segment, TemplateSegment::Param(_)))
         .count()
-}
-
-fn segment_count(template_path: &str) -> usize {
-    let path = template_path.split(['?', '#']).next().unwrap_or_default();
-    let trimmed = path.trim_matches('/');
-    if trimmed.is_empty() {
-        0
-    } else {
-        trimmed.split('/').count()
-    }
 }
 
 /// The path the runtime requests for `request_path` under a profile whose `base_url` has path

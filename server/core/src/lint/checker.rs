@@ -151,12 +151,14 @@ impl Checker<'_> {
     }
 
     fn check_call(&mut self, call: &ExprCall) {
-        if let Some(qualified) = self.bindings.qualified_name(&call.func) {
+        // Only a builtin or something imported can be a listed call or `print`: a method on a
+        // local value (`vt.get`, `ctx.log`, most calls) needs no qualified name, which allocates.
+        let imported_or_builtin =
+            matches!(call.func.as_ref(), Expr::Name(_)) || self.bindings.is_imported(&call.func);
+        if imported_or_builtin && let Some(qualified) = self.bindings.qualified_name(&call.func) {
             let root = root_name(&call.func);
             let reported = root.is_some_and(|r| self.flagged_imports.contains(r));
-            let imported_or_builtin = self.bindings.is_imported(&call.func)
-                || matches!(call.func.as_ref(), Expr::Name(_));
-            if !reported && imported_or_builtin {
+            if !reported {
                 // Calls into a listed module are reported where the module is named (import or
                 // attribute); here only the exact call targets that live in harmless modules.
                 if modules::DANGEROUS_CALLS.contains(&qualified.as_str()) {
@@ -267,8 +269,12 @@ impl Checker<'_> {
             return;
         };
         let action = request.aws_action();
-        let base_path = entry.profile.base_path();
-        match catalog.lookup(request.method, &pattern, &base_path, action.as_deref()) {
+        match catalog.lookup(
+            request.method,
+            &pattern,
+            entry.base_path(),
+            action.as_deref(),
+        ) {
             Lookup::Found(endpoint) => {
                 let combine_aws = endpoint.action.is_some();
                 let query = request.literal_keys("params");
@@ -387,7 +393,11 @@ impl Checker<'_> {
         if let Some(what) = secrets::known_shape(value) {
             self.report_secret(range, what);
         }
-        if let Some(at) = value.find("http://") {
+        // `contains(':')` is a byte search; `find("http://")` sets up a substring searcher, which
+        // costs more than that on every one of a playbook's thousands of strings.
+        if value.contains(':')
+            && let Some(at) = value.find("http://")
+        {
             let host_is_loopback = url::Url::parse(&value[at..])
                 .ok()
                 .is_some_and(|u| u.host().is_some_and(|host| is_loopback_host(&host)));
@@ -435,7 +445,8 @@ impl Checker<'_> {
             return;
         };
         let text = literal.value.to_str();
-        if secrets::is_secret_name(name) && secrets::looks_random(text) {
+        // `looks_random` turns most strings down on their length alone; `is_secret_name` allocates.
+        if secrets::looks_random(text) && secrets::is_secret_name(name) {
             self.report_secret(
                 literal.range(),
                 &format!("a credential assigned to `{name}`"),

@@ -6,7 +6,7 @@ mod modules;
 mod nesting;
 mod noqa;
 mod rule;
-pub(crate) mod secrets;
+pub mod secrets;
 pub mod semantic;
 
 pub use noqa::{NoqaDirective, noqa_directives};
@@ -57,7 +57,10 @@ pub fn check_playbook(source: &SourceFile, workspace: &Workspace) -> Vec<Diagnos
 
 /// Checks bytes as read from disk: a binary or non-UTF-8 file is an RP001 at the first bad byte.
 pub fn check_playbook_bytes(bytes: &[u8], workspace: &Workspace) -> (SourceFile, Vec<Diagnostic>) {
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+    // `contains` is a fast byte search; the position is only needed for a binary file.
+    if bytes.contains(&0)
+        && let Some(nul) = bytes.iter().position(|&b| b == 0)
+    {
         let (file, _) = SourceFile::from_bytes(&bytes[..nul]);
         let at = TextSize::try_from(file.text().len()).unwrap_or_default();
         let diagnostic = Diagnostic::at_offset(

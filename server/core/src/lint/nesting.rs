@@ -20,6 +20,18 @@ pub const MAX_INDENT_LEVELS: usize = 100;
 pub const MAX_EXPRESSION_DEPTH: usize = 1000;
 
 const CHAIN_KEYWORDS: &[&str] = &["not", "if", "else", "lambda", "await", "yield", "and", "or"];
+/// Longer words (most identifiers) need not be compared with the keywords.
+const LONGEST_CHAIN_KEYWORD: usize = {
+    let mut longest = 0;
+    let mut i = 0;
+    while i < CHAIN_KEYWORDS.len() {
+        if CHAIN_KEYWORDS[i].len() > longest {
+            longest = CHAIN_KEYWORDS[i].len();
+        }
+        i += 1;
+    }
+    longest
+};
 
 struct Frame {
     /// Depth of the deepest segment (comma-separated part) closed so far in this bracket.
@@ -63,6 +75,7 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
 
     while i < bytes.len() {
         let b = bytes[i];
+        let mut deeper = false;
         if at_line_start && frames.len() == 1 {
             at_line_start = false;
             let width = bytes[i..]
@@ -129,12 +142,14 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
                         ),
                     );
                 }
+                deeper = true;
             }
             b')' | b']' | b'}' if frames.len() > 1 => {
                 let closed = frames.pop().map_or(0, |f| f.depth()) + 1;
                 let parent = frames.last_mut().expect("the module frame stays");
                 outer -= parent.ops + parent.inner;
                 parent.inner = parent.inner.max(closed);
+                deeper = true;
             }
             b',' => frames
                 .last_mut()
@@ -143,6 +158,7 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
             b'+' | b'-' | b'*' | b'/' | b'%' | b'@' | b'&' | b'|' | b'^' | b'~' | b'.' | b'<'
             | b'>' => {
                 frames.last_mut().expect("the module frame stays").ops += 1;
+                deeper = true;
             }
             c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
                 let start = i;
@@ -154,7 +170,7 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
                 let word = &source[start..i];
                 if matches!(bytes.get(i), Some(b'\'' | b'"')) && is_string_prefix(word) {
                     i = skip_string(bytes, i);
-                } else if CHAIN_KEYWORDS.contains(&word) {
+                } else if word.len() <= LONGEST_CHAIN_KEYWORD && CHAIN_KEYWORDS.contains(&word) {
                     frames.last_mut().expect("the module frame stays").ops += 1;
                     if let Some(too_deep) = check_depth(outer, &frames, start) {
                         return Some(too_deep);
@@ -164,7 +180,9 @@ pub fn find_excess(source: &str) -> Option<Diagnostic> {
             }
             _ => {}
         }
-        if let Some(too_deep) = check_depth(outer, &frames, i) {
+        // Only a bracket or an operator can make the expression deeper; every other byte (most
+        // of them) leaves the depth as it was.
+        if deeper && let Some(too_deep) = check_depth(outer, &frames, i) {
             return Some(too_deep);
         }
         i += 1;
