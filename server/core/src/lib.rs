@@ -5,7 +5,9 @@
 //! for `wasm32-unknown-unknown`: callers read files and hand the text in.
 
 pub mod alert;
+pub mod automation;
 pub mod catalog;
+pub mod describe;
 pub mod diagnostic;
 pub mod docs;
 pub mod formats;

@@ -885,6 +885,14 @@ value = ["microsoftDefenderForCloudApps", "microsoftCloudAppSecurity"]
             "equals",
             Some("2024-05-01T10:00:00Z"),
         ),
+        ("raw.riskScore", "gte", Some("80")),
+        ("raw.riskScore", "lte", Some("0.5")),
+        ("severity", "in", Some("[\"high\", \"Medium\"]")),
+        (
+            "raw.evidence.0.verdict",
+            "not_in",
+            Some("[\"malicious\", 1, true]"),
+        ),
     ] {
         valid.push((
             format!("{field} {operator} {value:?}"),
@@ -982,6 +990,16 @@ value = ["microsoftDefenderForCloudApps", "microsoftCloudAppSecurity"]
         ("title", "contains", Some("{ a = 1 }")),
         ("severity", "equals", Some("\"critical\"")),
         ("severity", "not_equals", Some("\"sev1\"")),
+        ("raw.riskScore", "gte", Some("\"80\"")),
+        ("raw.riskScore", "lte", Some("true")),
+        ("raw.a..b", "exists", None),
+        ("raw.a.", "exists", None),
+        ("title", "equals", Some("\"\"")),
+        ("title", "contains", Some("\"\"")),
+        ("status", "in", Some("[\"new\", [\"x\"]]")),
+        ("status", "in", Some("[\"\"]")),
+        ("severity", "in", Some("[\"high\", \"critical\"]")),
+        ("severity", "not_in", Some("[\"sev1\"]")),
     ] {
         invalid.push((
             format!("{field} {operator} {value:?}"),

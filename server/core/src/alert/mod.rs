@@ -359,19 +359,22 @@ impl Alert {
                     .collect::<Vec<_>>(),
             )),
             "raw" => Some(self.raw.clone()),
-            _ => {
-                let rest = path.strip_prefix("raw.")?;
-                let mut at = &self.raw;
-                for segment in rest.split('.') {
-                    at = match at {
-                        Value::Object(object) => object.get(segment)?,
-                        Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
-                        _ => return None,
-                    };
-                }
-                (!at.is_null()).then(|| at.clone())
-            }
+            _ => self.raw_at(path.strip_prefix("raw.")?).cloned(),
         }
+    }
+
+    /// The value at a dotted path into `raw` (`serviceSource`, `evidence.0.verdict`: object keys,
+    /// array items by index), without copying; None when absent or null.
+    pub fn raw_at(&self, path: &str) -> Option<&Value> {
+        let mut at = &self.raw;
+        for segment in path.split('.') {
+            at = match at {
+                Value::Object(object) => object.get(segment)?,
+                Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        (!at.is_null()).then_some(at)
     }
 }
 

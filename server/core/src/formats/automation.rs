@@ -3,7 +3,9 @@
 
 use ruff_text_size::TextRange;
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
 
+use crate::automation::{ConditionPart, Location};
 use crate::diagnostic::Diagnostic;
 use crate::lint::Rule;
 
@@ -124,11 +126,19 @@ pub enum Action {
     },
 }
 
-const SEVERITIES: &[&str] = &["informational", "low", "medium", "high"];
+impl Operator {
+    /// The operator as rules spell it (`not_equals`).
+    pub fn as_str(self) -> &'static str {
+        OPERATORS[self as usize]
+    }
+}
 
 impl AutomationRule {
     /// Parses and validates a rule. `playbook_exists` answers whether a playbook name is in the
     /// workspace. Problems are RP102 diagnostics; the rule is returned only when it can be used.
+    /// Everything but the playbook's existence is decided by compiling the rule
+    /// ([`CompiledRule::compile`](crate::automation::CompiledRule::compile)), so a rule that
+    /// passes here is one the engine can run, and the messages are the engine's.
     pub fn parse(
         text: &str,
         playbook_exists: &dyn Fn(&str) -> bool,
@@ -156,38 +166,28 @@ impl AutomationRule {
         };
 
         let mut diagnostics = Vec::new();
-        match rule.actions.len() {
-            1 => {}
-            0 => diagnostics.push(invalid("actions", "a rule needs exactly one action: add an [[actions]] table (type = \"run_playbook\" or \"update_alert\")".into())),
-            n => diagnostics.push(invalid("actions", format!("a rule has exactly one action, this one has {n}: split it into {n} rules"))),
-        }
         for action in &rule.actions {
-            match action {
-                Action::RunPlaybook { playbook } if !playbook_exists(playbook) => diagnostics.push(invalid(
+            if let Action::RunPlaybook { playbook } = action
+                && !playbook_exists(playbook)
+            {
+                diagnostics.push(invalid(
                     "playbook",
                     format!("no playbook `{playbook}` in playbooks/: create playbooks/{playbook}.py or name an existing one"),
-                )),
-                Action::UpdateAlert { status: None, classification: None, determination: None, assigned_to: None } => {
-                    diagnostics.push(invalid("actions", "update_alert changes nothing: set status, classification, determination or assigned_to".into()))
-                }
-                _ => {}
+                ));
             }
         }
-        for condition in &rule.conditions {
-            if let Err(problem) = condition.validate() {
-                let quoted = format!("\"{}\"", condition.field);
-                let range = match text.find(&quoted) {
-                    Some(at) => TextRange::at(super::to_size(at), super::to_size(quoted.len())),
-                    None => super::key_range(text, "conditions"),
+        let name = rule.name.as_deref().unwrap_or("(unnamed)");
+        if let Err(errors) = crate::automation::compile_all(name, &rule) {
+            let spans = ConditionSpans::read(text);
+            for error in errors {
+                let range = match error.location() {
+                    Location::Rule { key } => super::key_range(text, key),
+                    Location::Condition { index, part, .. } => spans
+                        .range(*index, *part)
+                        .unwrap_or_else(|| super::key_range(text, "conditions")),
                 };
-                diagnostics.push(Diagnostic::new(Rule::InvalidRule, range, problem));
+                diagnostics.push(Diagnostic::new(Rule::InvalidRule, range, error.detail()));
             }
-        }
-        if rule.workspaces.is_empty() {
-            diagnostics.push(invalid(
-                "workspaces",
-                "`workspaces` is empty: list workspace names, or [\"*\"] for all".into(),
-            ));
         }
         if diagnostics.is_empty() {
             (Some(rule), diagnostics)
@@ -201,81 +201,41 @@ impl AutomationRule {
     }
 }
 
-impl Condition {
-    fn validate(&self) -> Result<(), String> {
-        let field = self.field.as_str();
-        let known = CONDITION_FIELDS.contains(&field)
-            || field.strip_prefix("raw.").is_some_and(|p| !p.is_empty());
-        if !known {
-            return Err(format!(
-                "unknown condition field `{field}`; use one of {} or a path into the raw alert such as `raw.serviceSource`",
-                CONDITION_FIELDS.join(", ")
-            ));
-        }
-        let value = self.value.as_ref();
-        match self.operator {
-            Operator::Exists => {
-                if value.is_some_and(|v| v.as_bool().is_none()) {
-                    return Err("`exists` takes no value (or true/false)".into());
-                }
-            }
-            Operator::In | Operator::NotIn => {
-                if !value.is_some_and(|v| v.is_array()) {
-                    return Err(format!(
-                        "`{}` needs a list value, e.g. value = [\"high\", \"medium\"]",
-                        self.operator_name()
-                    ));
-                }
-            }
-            Operator::Gte | Operator::Lte => {
-                if field != "severity" {
-                    return Err(format!(
-                        "`{}` compares severities: use it with field = \"severity\"",
-                        self.operator_name()
-                    ));
-                }
-                let severity = value
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                if !SEVERITIES.contains(&severity.as_str()) {
-                    return Err(format!(
-                        "`{}` needs a severity value: one of {}",
-                        self.operator_name(),
-                        SEVERITIES.join(", ")
-                    ));
-                }
-            }
-            Operator::Matches => {
-                let pattern = value
-                    .and_then(|v| v.as_str())
-                    .ok_or("`matches` needs a regular expression string")?;
-                regex::Regex::new(pattern)
-                    .map_err(|err| format!("invalid regular expression: {err}"))?;
-            }
-            _ => {
-                if value.is_none_or(|v| v.is_table() || v.is_array()) {
-                    return Err(format!(
-                        "`{}` needs a single value (a string, number or boolean)",
-                        self.operator_name()
-                    ));
-                }
-            }
-        }
-        if field == "severity"
-            && let Some(s) = value.and_then(|v| v.as_str())
-            && matches!(self.operator, Operator::Equals | Operator::NotEquals)
-            && !SEVERITIES.contains(&s.to_ascii_lowercase().as_str())
-        {
-            return Err(format!(
-                "`{s}` is not a severity: use one of {}",
-                SEVERITIES.join(", ")
-            ));
-        }
-        Ok(())
+/// Where each condition's keys are written, for diagnostics that point at the exact key.
+#[derive(Deserialize, Default)]
+struct ConditionSpans {
+    #[serde(default)]
+    conditions: Vec<Spanned<SpannedCondition>>,
+}
+
+#[derive(Deserialize)]
+struct SpannedCondition {
+    field: Option<Spanned<toml::Value>>,
+    operator: Option<Spanned<toml::Value>>,
+    value: Option<Spanned<toml::Value>>,
+}
+
+impl ConditionSpans {
+    fn read(text: &str) -> ConditionSpans {
+        toml::from_str(text).unwrap_or_default()
     }
 
-    fn operator_name(&self) -> &'static str {
-        OPERATORS[self.operator as usize]
+    /// The part at fault, else the condition's field, else the whole condition.
+    fn range(&self, index: usize, part: ConditionPart) -> Option<TextRange> {
+        let condition = self.conditions.get(index)?;
+        let keys = condition.get_ref();
+        let key = match part {
+            ConditionPart::Field => &keys.field,
+            ConditionPart::Operator => &keys.operator,
+            ConditionPart::Value => &keys.value,
+        };
+        let span = key
+            .as_ref()
+            .or(keys.field.as_ref())
+            .map_or_else(|| condition.span(), Spanned::span);
+        Some(TextRange::new(
+            super::to_size(span.start),
+            super::to_size(span.end),
+        ))
     }
 }

@@ -22,6 +22,7 @@ pub use actions::{
     profile_skeleton,
 };
 pub use completion::{CompletionItem, CompletionKind, completions};
+pub(crate) use hover::request_path;
 pub use hover::{HoverResult, hover};
 pub use navigation::{NavigationTarget, definition, profile_name_range};
 pub use semantic_tokens::{
