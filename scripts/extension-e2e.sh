@@ -30,4 +30,4 @@ rm -f tests/extension/artifacts/*.png
 CODE_SERVER="$code_server" \
 NODE24_BIN="$node24_bin" \
 RIPOSTE_VSIX="$PWD/riposte.vsix" \
-  node --test --test-concurrency=1 --test-timeout=900000 tests/extension/e2e.test.mjs
+  node --test --test-concurrency=1 --test-timeout=900000 tests/extension/e2e.test.mjs tests/extension/engine.e2e.test.mjs

@@ -15,6 +15,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "core builds for wasm32-unknown-unknown"
 cargo build -p riposte_core --target wasm32-unknown-unknown --locked
 
+step "PostgreSQL for the engine's tests (scripts/postgres.sh, 127.0.0.1, stopped at exit)"
+# A URL given by the caller is used as is; otherwise a throwaway cluster under .cache/.
+if [ -z "${RIPOSTE_TEST_POSTGRES_URL:-}" ]; then
+  export RIPOSTE_TEST_POSTGRES_DIR="${RIPOSTE_TEST_POSTGRES_DIR:-$PWD/.cache/postgres-test}"
+  eval "$(bash scripts/postgres.sh start "$RIPOSTE_TEST_POSTGRES_DIR")"
+  trap 'bash scripts/postgres.sh stop "$RIPOSTE_TEST_POSTGRES_DIR" || true' EXIT
+fi
+export RIPOSTE_TEST_POSTGRES_URL
+
 step "tests"
 cargo nextest run --workspace --locked --no-fail-fast
 # nextest does not run doctests
@@ -34,6 +43,17 @@ if [ "$status" -ne 0 ]; then
   [ "$status" -eq 5 ] && echo "tests/lsp: no tests were collected" >&2
   exit "$status"
 fi
+
+step "engine fault test: kill -9 a worker mid-run, restart PostgreSQL mid-run (tests/engine)"
+status=0
+RIPOSTE_BIN="$PWD/target/debug/riposte" .venv/bin/python -m pytest tests/engine -q -p no:cacheprovider || status=$?
+if [ "$status" -ne 0 ]; then
+  [ "$status" -eq 5 ] && echo "tests/engine: no tests were collected" >&2
+  exit "$status"
+fi
+
+step "engine console in headless Chromium (tests/console)"
+RIPOSTE_BIN="$PWD/target/debug/riposte" bash scripts/console-e2e.sh
 
 step "VS Code extension: npm ci, typecheck, lint, unit tests; e2e in code-server + Chromium"
 # Node 24 and code-server are cached outside the clone so later CI runs on this machine reuse them.

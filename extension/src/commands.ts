@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 
 import type { ServerManager } from "./client";
+import { engineArgs } from "./engineViews";
 import { checkFindings, formatCheckSummary, formatCommandError, NO_WORKSPACE_MESSAGE, SHOW_LOGS } from "./lib/messages";
 import { authMethodInfo, replaceDescription, type ProfileSummary } from "./lib/profile";
 import { commitProfile, editProfileChoice, newProfileFlow, secretKey, secretsFlow, storeSecrets, type SecretStore } from "./lib/profileFlow";
@@ -360,7 +361,7 @@ async function saveOrDeploy(app: App, arg: unknown, which: "save" | "deploy"): P
     title,
     which === "save" ? `saving ${name} (stored disabled)…` : `activating ${name}…`,
     which === "save" ? ServerCommand.save : ServerCommand.deploy,
-    [{ uri: uri.toString() }],
+    [engineArgs({ uri: uri.toString() })],
   );
   if (result === undefined) return;
   const r = (typeof result === "object" && result !== null ? result : {}) as { status?: unknown; message?: unknown; version?: unknown };

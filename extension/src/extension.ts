@@ -6,6 +6,8 @@ import * as vscode from "vscode";
 
 import { ServerManager } from "./client";
 import { registerCommands, secretStoreOf, type App } from "./commands";
+import { registerEngineViews } from "./engineViews";
+import { answerEngineTokenRequest, isEngineTokenRequest } from "./lib/engine";
 import { mermaidPlugin, type MarkdownItLike } from "./lib/markdownMermaid";
 import { answerSecretRequest } from "./lib/profileFlow";
 import { findWorkspaceRoot, listProfiles } from "./lib/workspace";
@@ -40,6 +42,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ exte
     });
   };
   const server = new ServerManager(context, output, () => root, (params) => {
+    // The engine's token (`{engine, field: "token"}`), from the secret store only.
+    if (isEngineTokenRequest(params)) return answerEngineTokenRequest(params, secrets);
     const p = params as { profile?: unknown; field?: unknown } | null;
     output.appendLine(`[client] riposte/secret request: profile=${JSON.stringify(p?.profile)} field=${JSON.stringify(p?.field)}`);
     return answerSecretRequest(params, findProfile, secrets, askSecret);
@@ -60,10 +64,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ exte
     vscode.window.registerTreeDataProvider("riposte.runs", runs),
   );
 
+  const engineViews = registerEngineViews({ server, output, secrets });
+  context.subscriptions.push(...engineViews.disposables);
+
   const refresh = async () => {
     root = await findWorkspaceRoot(folders());
     await vscode.commands.executeCommand("setContext", "riposte.active", root !== undefined);
     for (const p of providers) p.refresh();
+    engineViews.refresh();
   };
 
   const app: App = {

@@ -603,14 +603,17 @@ fn commands_return_structured_results_or_say_what_is_missing() {
     for command in ["riposte.save", "riposte.deploy"] {
         let response = server.request(
             "workspace/executeCommand",
-            json!({ "command": command, "arguments": [{ "uri": uri(&playbook) }] }),
+            json!({
+                "command": command,
+                "arguments": [{ "uri": uri(&playbook), "engineUrl": "http://127.0.0.1:9" }]
+            }),
         );
         assert_eq!(response["error"]["code"], -32803, "{response}");
         assert!(
             response["error"]["message"]
                 .as_str()
                 .unwrap()
-                .starts_with("not available yet: "),
+                .starts_with("cannot reach the engine at http://127.0.0.1:9"),
             "{response}"
         );
     }
@@ -872,6 +875,7 @@ fn completion_after_alert_ctx_clients_and_in_strings() {
         [
             "AWS IAM",
             "Jira",
+            "Microsoft Defender for Endpoint",
             "Microsoft Graph",
             "ServiceNow",
             "Slack",

@@ -8,8 +8,9 @@
 //!   `workspace/applyEdit` (or written directly when the client cannot create files).
 //! - `riposte.test {uri, alert, dryRun}`: runs the playbook through the runtime and answers its
 //!   run record (`test_run.rs`).
-//! - `riposte.save`, `riposte.deploy`: not available until the engine exists; they say so rather
-//!   than pretend.
+//! - `riposte.save {uri}`, `riposte.deploy {uri}`: validate the buffer and store it in the engine
+//!   (disabled; deploy also activates it), and the `riposte.engine.*` commands the extension's
+//!   engine views use (`engine.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use tower_lsp_server::ls_types::{
     TextEdit, Uri, WorkspaceEdit,
 };
 
+use super::engine;
 use crate::convert;
 use crate::documents::Placement;
 use crate::scheduler::{blocking, schedule_all};
@@ -39,7 +41,21 @@ pub const CREATE_PROFILE: &str = "riposte.createProfile";
 /// Panics on purpose, to prove a panic is contained (on only with `RIPOSTE_LSP_DEBUG=1`).
 pub const DEBUG_PANIC: &str = "riposte.debug.panic";
 
-pub const COMMANDS: &[&str] = &[CHECK, DOCS, SAVE, TEST, DEPLOY, CREATE_PROFILE];
+pub const COMMANDS: &[&str] = &[
+    CHECK,
+    DOCS,
+    SAVE,
+    TEST,
+    DEPLOY,
+    CREATE_PROFILE,
+    engine::PLAYBOOKS,
+    engine::RULES,
+    engine::RUNS,
+    engine::RUN,
+    engine::ACTIVITY,
+    engine::ACTIVATE,
+    engine::DEACTIVATE,
+];
 
 /// How long a request to the client may go unanswered.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,9 +79,9 @@ pub async fn execute(
         CHECK => check(session, &argument).await.map(Some),
         DOCS => docs(session, &argument).await.map(Some),
         CREATE_PROFILE => create_profile(session, &argument).await.map(Some),
-        SAVE => Err(request_failed(
-            "not available yet: `riposte.save` stores the playbook in the engine (`riposte serve`), which is not built yet",
-        )),
+        SAVE => engine::save(session, &argument, engine::Then::KeepDisabled)
+            .await
+            .map(Some),
         TEST => super::test_run::test(
             session,
             &argument,
@@ -73,9 +89,12 @@ pub async fn execute(
         )
         .await
         .map(Some),
-        DEPLOY => Err(request_failed(
-            "not available yet: `riposte.deploy` activates the playbook behind automation rules in the engine (`riposte serve`), which is not built yet",
-        )),
+        DEPLOY => engine::save(session, &argument, engine::Then::Activate)
+            .await
+            .map(Some),
+        command if engine::COMMANDS.contains(&command) => {
+            engine::execute(session, command, &argument).await.map(Some)
+        }
         DEBUG_PANIC if session.debug_commands => blocking(DEBUG_PANIC, || -> Value {
             panic!("riposte.debug.panic was called")
         })

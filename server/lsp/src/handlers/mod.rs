@@ -6,6 +6,7 @@ pub mod commands;
 pub mod completion;
 pub mod definition;
 pub mod diagnostics;
+pub mod engine;
 pub mod hover;
 pub mod semantic_tokens;
 pub mod symbols;

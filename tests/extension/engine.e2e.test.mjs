@@ -1,0 +1,331 @@
+// End-to-end: the engine from the editor. A real `riposte serve` (SQLite in a temp folder, on
+// 127.0.0.1, no token: loopback) is named by the workspace's riposte.toml; the packaged extension
+// in code-server deploys a playbook from the editor (Deploy/Activate, confirmed in the modal), the
+// test then saves a rule and posts a fixture alert to the engine, and the run must appear in the
+// "Engine: Runs" view, succeeded. Screenshot: tests/extension/artifacts/engine-runs.png.
+//
+// Run like e2e.test.mjs (after scripts/extension-e2e.sh has set things up):
+//   CODE_SERVER=… NODE24_BIN=… RIPOSTE_VSIX=… RIPOSTE_SERVER_BINARY=target/debug/riposte \
+//     node --test --test-timeout=900000 tests/extension/engine.e2e.test.mjs
+
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { chromium } from "playwright-core";
+
+const repo = path.resolve(import.meta.dirname, "..", "..");
+const artifacts = path.join(repo, "tests", "extension", "artifacts");
+const CODE_SERVER = process.env.CODE_SERVER ?? path.join(repo, ".cache", "code-server", "node_modules", ".bin", "code-server");
+const NODE24_BIN = process.env.NODE24_BIN ?? path.join(repo, ".cache", "node24", "node_modules", "node", "bin");
+const VSIX = process.env.RIPOSTE_VSIX ?? path.join(repo, "riposte.vsix");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const KEEP = process.env.E2E_KEEP === "1";
+
+const env = { ...process.env, PATH: `${NODE24_BIN}${path.delimiter}${process.env.PATH ?? ""}` };
+
+let tmp;
+let workspace;
+let userData;
+let codeServer;
+let codeServerLog = "";
+let browser;
+let page;
+let port;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port: p } = srv.address();
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+async function shot(name) {
+  await mkdir(artifacts, { recursive: true });
+  const file = path.join(artifacts, `${name}.png`);
+  await page.screenshot({ path: file });
+  console.log(`# screenshot: ${path.relative(repo, file)}`);
+  return file;
+}
+
+async function waitFor(what, fn, timeoutMs = 60_000, everyMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      if (e?.fatal) throw e;
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+/** Runs a command from the command palette by its title. */
+async function runCommand(title) {
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible", timeout: 15_000 });
+  await input.fill(`>${title}`);
+  const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
+  await row.waitFor({ state: "visible", timeout: 15_000 });
+  await page.keyboard.press("Enter");
+}
+
+async function notificationsText() {
+  return page
+    .locator(".notification-toast, .notifications-center .notification-list-item")
+    .allInnerTexts()
+    .then((t) => t.join("\n"))
+    .catch(() => "");
+}
+
+async function statusLabel() {
+  const status = page.locator(".statusbar-item", { hasText: "Riposte" }).first();
+  return (await status.locator("[aria-label]").first().getAttribute("aria-label").catch(() => null)) ?? (await status.getAttribute("aria-label")) ?? "";
+}
+
+/** Opens the Riposte activity-bar container (a second click on its icon would close it). */
+async function showRiposteViews() {
+  await page.keyboard.press("Escape");
+  const open = await page
+    .locator(".sidebar .composite.title")
+    .innerText()
+    .then((t) => /riposte/i.test(t))
+    .catch(() => false);
+  if (!open || !(await page.locator(".sidebar").isVisible().catch(() => false))) {
+    await page.locator(".activitybar .action-item a[aria-label^='Riposte']").first().click();
+  }
+  await page.locator(".sidebar .pane", { hasText: "Integration Profiles" }).first().waitFor({ state: "visible", timeout: 20_000 });
+}
+
+const RIPOSTE = path.resolve(repo, process.env.RIPOSTE_SERVER_BINARY ?? path.join("target", "debug", "riposte"));
+let engine;
+let engineLog = "";
+let engineUrl;
+
+const HELLO = `"""Comment on every alert about a malicious URL."""
+from riposte import Alert, Context
+
+
+def run(alert: Alert, ctx: Context) -> None:
+    ctx.comment(f"seen by riposte: {alert.title}")
+`;
+
+const RULE = `name = "hello-url"
+order = 10
+
+[[conditions]]
+field = "title"
+operator = "contains"
+value = "malicious URL"
+
+[[actions]]
+type = "run_playbook"
+playbook = "hello"
+`;
+
+async function api(method, route, body) {
+  const r = await fetch(`${engineUrl}${route}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${route}: ${r.status} ${text}`);
+  return text === "" ? null : JSON.parse(text);
+}
+
+before(async () => {
+  for (const [what, p] of [
+    ["code-server (run scripts/extension-setup.sh)", CODE_SERVER],
+    ["Node 24 (run scripts/extension-setup.sh)", path.join(NODE24_BIN, "node")],
+    ["the .vsix (npm run package)", VSIX],
+    ["Chromium (apt-get install chromium)", CHROMIUM],
+    ["the riposte binary (RIPOSTE_SERVER_BINARY)", RIPOSTE],
+  ]) {
+    assert.ok(existsSync(p), `missing ${what}: ${p}`);
+  }
+  tmp = await mkdtemp(path.join(os.tmpdir(), "riposte-engine-e2e-"));
+  userData = path.join(tmp, "user-data");
+  const extensions = path.join(tmp, "extensions");
+  workspace = path.join(tmp, "workspace");
+
+  const enginePort = await freePort();
+  engineUrl = `http://127.0.0.1:${enginePort}`;
+  await mkdir(path.join(workspace, "playbooks"), { recursive: true });
+  await mkdir(path.join(workspace, "rules"), { recursive: true });
+  await writeFile(path.join(workspace, "riposte.toml"), `[engine]\nurl = "${engineUrl}"\n`);
+  await writeFile(path.join(workspace, "playbooks", "hello.py"), HELLO);
+  await writeFile(path.join(workspace, "rules", "hello-url.toml"), RULE);
+
+  const cleanEnv = { ...env };
+  delete cleanEnv.RIPOSTE_ENGINE_TOKEN;
+  delete cleanEnv.RIPOSTE_ENGINE_URL;
+  engine = spawn(RIPOSTE, ["serve", "--listen", `127.0.0.1:${enginePort}`, "--db", `sqlite:${path.join(tmp, "engine.db")}`, "--workspace", workspace], {
+    env: cleanEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  engine.stdout.on("data", (d) => (engineLog += d));
+  engine.stderr.on("data", (d) => (engineLog += d));
+  await waitFor(
+    "riposte serve to answer",
+    async () => {
+      if (engine.exitCode !== null) throw Object.assign(new Error(`riposte serve exited ${engine.exitCode}:\n${engineLog}`), { fatal: true });
+      const r = await fetch(`${engineUrl}/api/health`).catch(() => undefined);
+      return r?.ok;
+    },
+    60_000,
+  );
+
+  await mkdir(path.join(userData, "User"), { recursive: true });
+  await writeFile(
+    path.join(userData, "User", "settings.json"),
+    JSON.stringify(
+      {
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": false,
+        "workbench.enableExperiments": false,
+        "workbench.secondarySideBar.defaultVisibility": "hidden",
+        "security.workspace.trust.enabled": false,
+        "telemetry.telemetryLevel": "off",
+        "extensions.autoCheckUpdates": false,
+        "extensions.autoUpdate": false,
+        "extensions.ignoreRecommendations": true,
+        "update.mode": "none",
+        "chat.disableAIFeatures": true,
+        "editor.minimap.enabled": false,
+        "window.zoomLevel": 0,
+      },
+      null,
+      2,
+    ),
+  );
+  const install = spawnSync(CODE_SERVER, ["--install-extension", VSIX, "--user-data-dir", userData, "--extensions-dir", extensions], {
+    env,
+    encoding: "utf8",
+    timeout: 180_000,
+  });
+  assert.equal(install.status, 0, `code-server --install-extension failed:\n${install.stdout}\n${install.stderr}`);
+  assert.ok((await readdir(extensions)).some((d) => d.startsWith("riposte.riposte-")), install.stdout);
+
+  port = await freePort();
+  const xdg = path.join(tmp, "xdg");
+  codeServer = spawn(
+    CODE_SERVER,
+    ["--auth", "none", "--bind-addr", `127.0.0.1:${port}`, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--user-data-dir", userData, "--extensions-dir", extensions, workspace],
+    {
+      env: { ...cleanEnv, XDG_CONFIG_HOME: path.join(xdg, "config"), XDG_DATA_HOME: path.join(xdg, "data"), PASSWORD: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
+  codeServer.stdout.on("data", (d) => (codeServerLog += d));
+  codeServer.stderr.on("data", (d) => (codeServerLog += d));
+  await waitFor(
+    "code-server to listen",
+    async () => {
+      if (codeServer.exitCode !== null) throw new Error(`code-server exited ${codeServer.exitCode}:\n${codeServerLog}`);
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+      return r?.ok;
+    },
+    60_000,
+  );
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  page = await context.newPage();
+  page.on("pageerror", (e) => console.log(`# page error: ${e.message}`));
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 120_000 });
+});
+
+after(async () => {
+  await browser?.close().catch(() => undefined);
+  if (codeServer && codeServer.exitCode === null) {
+    try {
+      process.kill(-codeServer.pid, "SIGTERM");
+    } catch {
+      // gone
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    try {
+      process.kill(-codeServer.pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  if (engine && engine.exitCode === null) engine.kill("SIGKILL");
+  if (tmp && !KEEP) await rm(tmp, { recursive: true, force: true });
+  else if (tmp) console.log(`# kept ${tmp}`);
+});
+
+describe("the engine from the editor", { timeout: 600_000 }, () => {
+  test("deploy from the editor, an alert, and the run in the Runs view", async () => {
+    const status = page.locator(".statusbar-item", { hasText: "Riposte" }).first();
+    await status.waitFor({ state: "visible", timeout: 60_000 });
+    await waitFor("the language server to run", async () => /Riposte: running/.test(await statusLabel()), 90_000);
+
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Control+P");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible", timeout: 15_000 });
+    await input.fill("hello.py");
+    await page.locator(".quick-input-widget .monaco-list-row", { hasText: "hello.py" }).first().waitFor({ timeout: 15_000 });
+    await page.keyboard.press("Enter");
+    await page.locator(".tab", { hasText: "hello.py" }).first().waitFor({ timeout: 15_000 });
+
+    await runCommand("Riposte: Deploy/Activate Playbook");
+    const dialog = page.locator(".monaco-dialog-box");
+    await dialog.waitFor({ state: "visible", timeout: 30_000 });
+    await dialog.getByRole("button", { name: "Activate" }).click();
+    await waitFor("the deploy to be confirmed", async () => /hello version 1 is active/.test(await notificationsText()), 60_000).catch(async (e) => {
+      await shot("engine-deploy-failed");
+      throw new Error(`${e.message}\nnotifications: ${await notificationsText()}`);
+    });
+    const stored = await api("GET", "/api/playbooks/hello");
+    assert.equal(stored.active_version, 1);
+    assert.match((await api("GET", "/api/playbooks/hello/versions/1")).docs, /mermaid/);
+
+    await api("PUT", "/api/rules/hello-url", { toml: RULE });
+    const alert = JSON.parse(await readFile(path.join(repo, "fixtures", "alerts", "graph-phishing-url.json"), "utf8"));
+    alert.id = "editor-e2e-alert";
+    const intake = await api("POST", "/api/alerts", alert);
+    assert.deepEqual(intake.results[0].matched_rules, ["hello-url"]);
+
+    await showRiposteViews();
+    const runsPane = page.locator(".sidebar .pane", { hasText: "Engine: Runs" }).first();
+    await runsPane.waitFor({ state: "visible", timeout: 20_000 });
+    const header = runsPane.locator(".pane-header").first();
+    if ((await header.getAttribute("aria-expanded")) !== "true") await header.click();
+    const row = runsPane.locator(".monaco-list-row", { hasText: "#1 hello v1" }).first();
+    await waitFor("the run in Engine: Runs, succeeded", async () => /succeeded/.test(await row.innerText().catch(() => "")), 90_000).catch(async (e) => {
+      await shot("engine-runs-failed");
+      throw e;
+    });
+    assert.match(await row.innerText(), /alert editor-e2e-alert/);
+    // Room for the engine views in the screenshot: fold the workspace views.
+    for (const name of ["Playbooks", "Integration Profiles", "Automation Rules", "Runs"]) {
+      const other = page.locator(".sidebar .pane-header", { has: page.locator("h3.title", { hasText: new RegExp(`^${name}$`) }) }).first();
+      if ((await other.getAttribute("aria-expanded").catch(() => null)) === "true") await other.click();
+    }
+    await row.scrollIntoViewIfNeeded();
+    await shot("engine-runs");
+  });
+});
