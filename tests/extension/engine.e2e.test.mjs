@@ -73,16 +73,29 @@ async function waitFor(what, fn, timeoutMs = 60_000, everyMs = 250) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
 }
 
-/** Runs a command from the command palette by its title. */
+/**
+ * Runs a command from the command palette by its title. The palette lists a command only once
+ * its `when` clause holds (the language server is up), which on a loaded machine can take longer
+ * than one look: the palette is reopened up to three times.
+ */
 async function runCommand(title) {
-  await page.keyboard.press("Escape");
-  await page.keyboard.press("F1");
-  const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible", timeout: 15_000 });
-  await input.fill(`>${title}`);
-  const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
-  await row.waitFor({ state: "visible", timeout: 15_000 });
-  await page.keyboard.press("Enter");
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("F1");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible", timeout: 15_000 });
+    await input.fill(`>${title}`);
+    const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
+    try {
+      await row.waitFor({ state: "visible", timeout: 15_000 });
+    } catch (e) {
+      if (attempt < 3) continue;
+      await shot("command-missing");
+      throw e;
+    }
+    await page.keyboard.press("Enter");
+    return;
+  }
 }
 
 async function notificationsText() {
