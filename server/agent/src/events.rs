@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::approval::{Category, Decision};
+use crate::approval::{AutoApprove, Category, Decision};
 use crate::mode::Mode;
 use crate::provider::{BoxFuture, Usage};
 
@@ -218,12 +218,13 @@ pub trait Frontend: Send + Sync {
     fn switch_to_act<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, bool>;
 }
 
-/// What a front end holds to steer a running task: cancel it, or switch its mode (the chat
-/// panel's Plan/Act toggle). Clone freely.
+/// What a front end holds to steer a running task: cancel it, switch its mode (the chat
+/// panel's Plan/Act toggle), or change what is auto-approved (its checkboxes). Clone freely.
 #[derive(Debug, Clone)]
 pub struct Controls {
     pub cancel: CancellationToken,
     requested_mode: Arc<Mutex<Option<Mode>>>,
+    auto_approve: Arc<Mutex<Option<AutoApprove>>>,
 }
 
 impl Controls {
@@ -231,7 +232,21 @@ impl Controls {
         Self {
             cancel: CancellationToken::new(),
             requested_mode: Arc::new(Mutex::new(None)),
+            auto_approve: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Replaces the task's auto-approve set from its next decision on. A real run stays
+    /// outside it whatever the set says ([`AutoApprove::covers`]).
+    pub fn set_auto_approve(&self, auto_approve: AutoApprove) {
+        *self.auto_approve.lock().unwrap_or_else(|e| e.into_inner()) = Some(auto_approve);
+    }
+
+    pub(crate) fn take_auto_approve(&self) -> Option<AutoApprove> {
+        self.auto_approve
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// Asks the task to switch to `mode` before its next model turn.

@@ -670,6 +670,9 @@ impl Task<'_> {
         summary: String,
         detail: String,
     ) -> Result<(), String> {
+        if let Some(auto_approve) = self.controls.take_auto_approve() {
+            self.config.auto_approve = auto_approve;
+        }
         if self.config.auto_approve.covers(category) {
             self.emit(Event::ToolCallApproved {
                 call_id: call.id.clone(),
