@@ -11,11 +11,10 @@ import assert from "node:assert/strict";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
 
-const repo = path.resolve(import.meta.dirname, "..", "..");
+import { launchChromium, repo } from "../extension/harness.mjs";
+
 const screenshots = path.join(repo, "tests", "console", "screenshots");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const STATE = process.env.RIPOSTE_CONSOLE_STATE;
 
 let engine;
@@ -45,11 +44,7 @@ before(async () => {
   assert.ok(STATE, "RIPOSTE_CONSOLE_STATE is not set: run this through scripts/console-e2e.sh");
   engine = JSON.parse(await readFile(STATE, "utf8"));
   readToken = (await readFile(engine.read_token_file, "utf8")).trim();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
   page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
   page.on("pageerror", (e) => console.log(`# page error: ${e.message}`));
 });

@@ -8,28 +8,24 @@
 // E2E_SUBSET=ci runs the smaller subset CI runs (see the README).
 
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { access, constants, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
 
-import { CHROMIUM, CODE_SERVER, KEEP, NODE24_BIN, VSIX, env, freePort, repo, waitFor, workbench } from "./harness.mjs";
+import { KEEP, launchEditor, repo, waitFor, workbench } from "./harness.mjs";
 
 const FULL = process.env.E2E_SUBSET !== "ci";
 
 let tmp;
 let workspace;
-let userData;
 let extensionsDir;
 let codeServer;
-let codeServerLog = "";
-let browser;
+let editor;
 let page;
-let port;
 const { shot, runCommand, notificationsText, statusLabel, showRiposteViews } = workbench(() => page);
 
 async function problemsText() {
@@ -73,18 +69,7 @@ async function setWorkspaceSetting(key, value) {
 }
 
 before(async () => {
-  for (const [what, p] of [
-    ["code-server (run scripts/extension-setup.sh)", CODE_SERVER],
-    ["Node 24 (run scripts/extension-setup.sh)", path.join(NODE24_BIN, "node")],
-    ["the .vsix (npm run package)", VSIX],
-    ["Chromium (apt-get install chromium)", CHROMIUM],
-  ]) {
-    assert.ok(existsSync(p), `missing ${what}: ${p}`);
-  }
   tmp = await mkdtemp(path.join(os.tmpdir(), "riposte-e2e-"));
-  userData = path.join(tmp, "user-data");
-  const extensions = path.join(tmp, "extensions");
-  extensionsDir = extensions;
   workspace = path.join(tmp, "workspace");
 
   // The demo workspace, a bad playbook (RP014: print instead of ctx.log) and a saved alert.
@@ -93,106 +78,12 @@ before(async () => {
   await mkdir(path.join(workspace, "alerts"), { recursive: true });
   await cp(path.join(repo, "fixtures", "alerts", "graph-phishing-url.json"), path.join(workspace, "alerts", "graph-phishing-url.json"));
 
-  await mkdir(path.join(userData, "User"), { recursive: true });
-  await writeFile(
-    path.join(userData, "User", "settings.json"),
-    JSON.stringify(
-      {
-        "workbench.startupEditor": "none",
-        "workbench.tips.enabled": false,
-        "workbench.enableExperiments": false,
-        "workbench.secondarySideBar.defaultVisibility": "hidden",
-        "security.workspace.trust.enabled": false,
-        "telemetry.telemetryLevel": "off",
-        "extensions.autoCheckUpdates": false,
-        "extensions.autoUpdate": false,
-        "extensions.ignoreRecommendations": true,
-        "update.mode": "none",
-        "chat.disableAIFeatures": true,
-        "editor.minimap.enabled": false,
-        "window.zoomLevel": 0,
-        "riposte.logLevel": "debug",
-      },
-      null,
-      2,
-    ),
-  );
-
-  const install = spawnSync(CODE_SERVER, ["--install-extension", VSIX, "--user-data-dir", userData, "--extensions-dir", extensions], {
-    env,
-    encoding: "utf8",
-    timeout: 180_000,
-  });
-  assert.equal(install.status, 0, `code-server --install-extension failed:\n${install.stdout}\n${install.stderr}`);
-  const installed = (await readdir(extensions)).find((d) => d.startsWith("riposte.riposte-"));
-  assert.ok(installed, `the extension is not in ${extensions}: ${install.stdout}`);
-  // The bundled server must arrive executable.
-  await access(path.join(extensions, installed, "dist", "server", "riposte"), constants.X_OK);
-
-  port = await freePort();
-  const xdg = path.join(tmp, "xdg");
-  codeServer = spawn(
-    CODE_SERVER,
-    [
-      "--auth",
-      "none",
-      "--bind-addr",
-      `127.0.0.1:${port}`,
-      "--disable-telemetry",
-      "--disable-update-check",
-      "--disable-workspace-trust",
-      "--disable-getting-started-override",
-      "--user-data-dir",
-      userData,
-      "--extensions-dir",
-      extensions,
-      workspace,
-    ],
-    {
-      env: { ...env, XDG_CONFIG_HOME: path.join(xdg, "config"), XDG_DATA_HOME: path.join(xdg, "data"), PASSWORD: "" },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    },
-  );
-  codeServer.stdout.on("data", (d) => (codeServerLog += d));
-  codeServer.stderr.on("data", (d) => (codeServerLog += d));
-  await waitFor(
-    "code-server to listen",
-    async () => {
-      if (codeServer.exitCode !== null) throw new Error(`code-server exited ${codeServer.exitCode}:\n${codeServerLog}`);
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-      return r?.ok;
-    },
-    60_000,
-  );
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-  page = await context.newPage();
-  page.on("pageerror", (e) => console.log(`# page error: ${e.message}`));
-  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 120_000 });
+  editor = await launchEditor({ tmp, workspace, settings: { "riposte.logLevel": "debug" } });
+  ({ page, codeServer, extensionsDir } = editor);
 });
 
 after(async () => {
-  await browser?.close().catch(() => undefined);
-  if (codeServer && codeServer.exitCode === null) {
-    try {
-      process.kill(-codeServer.pid, "SIGTERM");
-    } catch {
-      // gone
-    }
-    await new Promise((r) => setTimeout(r, 500));
-    try {
-      process.kill(-codeServer.pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
+  await editor?.close();
   if (tmp && !KEEP) await rm(tmp, { recursive: true, force: true });
   else if (tmp) console.log(`# kept ${tmp}`);
 });

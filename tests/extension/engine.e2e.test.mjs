@@ -9,24 +9,19 @@
 //     node --test --test-timeout=900000 tests/extension/engine.e2e.test.mjs
 
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium } from "playwright-core";
 
-import { CHROMIUM, CODE_SERVER, KEEP, NODE24_BIN, VSIX, env, freePort, repo, waitFor, workbench } from "./harness.mjs";
+import { KEEP, env, freePort, launchEditor, repo, waitFor, workbench } from "./harness.mjs";
 
 let tmp;
 let workspace;
-let userData;
-let codeServer;
-let codeServerLog = "";
-let browser;
+let editor;
 let page;
-let port;
 const { shot, runCommand, notificationsText, statusLabel, showRiposteViews } = workbench(() => page);
 
 const RIPOSTE = path.resolve(repo, process.env.RIPOSTE_SERVER_BINARY ?? path.join("target", "debug", "riposte"));
@@ -67,18 +62,8 @@ async function api(method, route, body) {
 }
 
 before(async () => {
-  for (const [what, p] of [
-    ["code-server (run scripts/extension-setup.sh)", CODE_SERVER],
-    ["Node 24 (run scripts/extension-setup.sh)", path.join(NODE24_BIN, "node")],
-    ["the .vsix (npm run package)", VSIX],
-    ["Chromium (apt-get install chromium)", CHROMIUM],
-    ["the riposte binary (RIPOSTE_SERVER_BINARY)", RIPOSTE],
-  ]) {
-    assert.ok(existsSync(p), `missing ${what}: ${p}`);
-  }
+  assert.ok(existsSync(RIPOSTE), `missing the riposte binary (RIPOSTE_SERVER_BINARY): ${RIPOSTE}`);
   tmp = await mkdtemp(path.join(os.tmpdir(), "riposte-engine-e2e-"));
-  userData = path.join(tmp, "user-data");
-  const extensions = path.join(tmp, "extensions");
   workspace = path.join(tmp, "workspace");
 
   const enginePort = await freePort();
@@ -108,86 +93,12 @@ before(async () => {
     60_000,
   );
 
-  await mkdir(path.join(userData, "User"), { recursive: true });
-  await writeFile(
-    path.join(userData, "User", "settings.json"),
-    JSON.stringify(
-      {
-        "workbench.startupEditor": "none",
-        "workbench.tips.enabled": false,
-        "workbench.enableExperiments": false,
-        "workbench.secondarySideBar.defaultVisibility": "hidden",
-        "security.workspace.trust.enabled": false,
-        "telemetry.telemetryLevel": "off",
-        "extensions.autoCheckUpdates": false,
-        "extensions.autoUpdate": false,
-        "extensions.ignoreRecommendations": true,
-        "update.mode": "none",
-        "chat.disableAIFeatures": true,
-        "editor.minimap.enabled": false,
-        "window.zoomLevel": 0,
-      },
-      null,
-      2,
-    ),
-  );
-  const install = spawnSync(CODE_SERVER, ["--install-extension", VSIX, "--user-data-dir", userData, "--extensions-dir", extensions], {
-    env,
-    encoding: "utf8",
-    timeout: 180_000,
-  });
-  assert.equal(install.status, 0, `code-server --install-extension failed:\n${install.stdout}\n${install.stderr}`);
-  assert.ok((await readdir(extensions)).some((d) => d.startsWith("riposte.riposte-")), install.stdout);
-
-  port = await freePort();
-  const xdg = path.join(tmp, "xdg");
-  codeServer = spawn(
-    CODE_SERVER,
-    ["--auth", "none", "--bind-addr", `127.0.0.1:${port}`, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--user-data-dir", userData, "--extensions-dir", extensions, workspace],
-    {
-      env: { ...cleanEnv, XDG_CONFIG_HOME: path.join(xdg, "config"), XDG_DATA_HOME: path.join(xdg, "data"), PASSWORD: "" },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    },
-  );
-  codeServer.stdout.on("data", (d) => (codeServerLog += d));
-  codeServer.stderr.on("data", (d) => (codeServerLog += d));
-  await waitFor(
-    "code-server to listen",
-    async () => {
-      if (codeServer.exitCode !== null) throw new Error(`code-server exited ${codeServer.exitCode}:\n${codeServerLog}`);
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-      return r?.ok;
-    },
-    60_000,
-  );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-  page = await context.newPage();
-  page.on("pageerror", (e) => console.log(`# page error: ${e.message}`));
-  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-  await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 120_000 });
+  editor = await launchEditor({ tmp, workspace, serverEnv: cleanEnv });
+  page = editor.page;
 });
 
 after(async () => {
-  await browser?.close().catch(() => undefined);
-  if (codeServer && codeServer.exitCode === null) {
-    try {
-      process.kill(-codeServer.pid, "SIGTERM");
-    } catch {
-      // gone
-    }
-    await new Promise((r) => setTimeout(r, 500));
-    try {
-      process.kill(-codeServer.pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
+  await editor?.close();
   if (engine && engine.exitCode === null) engine.kill("SIGKILL");
   if (tmp && !KEEP) await rm(tmp, { recursive: true, force: true });
   else if (tmp) console.log(`# kept ${tmp}`);
