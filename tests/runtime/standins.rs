@@ -101,6 +101,15 @@ impl Received {
             .map(|(_, v)| decode(v))
     }
 
+    /// The path and query as sent (`/v1.0/users?$top=5`).
+    pub fn target(&self) -> String {
+        if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.query)
+        }
+    }
+
     /// `GET /v1.0/users/x`
     pub fn line(&self) -> String {
         format!("{} {}", self.method, self.path)
@@ -149,6 +158,11 @@ impl Reply {
         self.delay = Some(delay);
         self
     }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
 }
 
 pub type Handler = Arc<dyn Fn(&Received) -> Reply + Send + Sync>;
@@ -157,6 +171,7 @@ pub type Handler = Arc<dyn Fn(&Received) -> Reply + Send + Sync>;
 pub struct StandIn {
     /// `http://127.0.0.1:PORT`
     pub url: String,
+    pub addr: std::net::SocketAddr,
     log: Arc<Mutex<Vec<Received>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -197,7 +212,12 @@ impl StandIn {
                     body,
                 };
                 recorded.lock().unwrap().push(got.clone());
-                let reply = handler(&got);
+                // On a blocking thread: a handler may run a Python process to check a signature.
+                let reply = tokio::task::spawn_blocking(move || handler(&got))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Reply::text(500, "text/plain", "the test's handler panicked")
+                    });
                 if let Some(delay) = reply.delay {
                     tokio::time::sleep(delay).await;
                 }
@@ -209,15 +229,40 @@ impl StandIn {
             }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let addr = listener.local_addr().unwrap();
+        let url = format!("http://{addr}");
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        StandIn { url, log, task }
+        StandIn {
+            url,
+            addr,
+            log,
+            task,
+        }
     }
 
     pub fn received(&self) -> Vec<Received> {
         self.log.lock().unwrap().clone()
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    pub fn hits(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    /// How many requests went to `path` (the query aside).
+    pub fn hits_on(&self, path: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
     }
 
     /// `METHOD path` of everything received, in order.

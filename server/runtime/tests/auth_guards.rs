@@ -42,8 +42,8 @@ fn query_profile(base: &str) -> riposte_core::formats::profile::Profile {
     ))
 }
 
-async fn ok_server() -> Server {
-    Server::start(|_| Reply::json(200, serde_json::json!({"ok": true}))).await
+async fn ok_server() -> StandIn {
+    serve(|_| Reply::json(200, serde_json::json!({"ok": true}))).await
 }
 
 /// A port nothing listens on.
@@ -84,13 +84,13 @@ async fn an_absolute_url_on_another_host_is_refused_before_signing_or_sending() 
         asked: AtomicUsize::new(0),
     });
     let vt = integrations(
-        vec![header_profile(&api.url("/api/v3"))],
+        vec![header_profile(&api.endpoint("/api/v3"))],
         source.clone(),
         HttpConfig::default(),
     );
     let port = api.addr.port();
     for url in [
-        elsewhere.url("/steal"),
+        elsewhere.endpoint("/steal"),
         format!("http://localhost:{port}/api/v3/urls/x"),
         format!("https://127.0.0.1:{port}/api/v3/urls/x"),
         format!("http://127.0.0.1.evil.example:{port}/x"),
@@ -113,7 +113,7 @@ async fn an_absolute_url_on_another_host_is_refused_before_signing_or_sending() 
 
     // The profile's own origin is fine, as an absolute URL too.
     let response = vt
-        .send(get("VT", &api.url("/api/v3/files/abc")))
+        .send(get("VT", &api.endpoint("/api/v3/files/abc")))
         .await
         .unwrap();
     assert_eq!(response.status, 200);
@@ -128,7 +128,7 @@ async fn credential_headers_from_the_playbook_are_refused() {
         asked: AtomicUsize::new(0),
     });
     let vt = integrations(
-        vec![header_profile(&api.url("/api/v3"))],
+        vec![header_profile(&api.endpoint("/api/v3"))],
         source.clone(),
         HttpConfig::default(),
     );
@@ -165,12 +165,12 @@ async fn a_missing_secret_names_profile_field_and_variable_and_sends_nothing() {
     let api = ok_server().await;
     let bearer = profile(&format!(
         "name = \"My API\"\nbase_url = \"{}\"\n[auth]\nmethod = \"bearer\"\n",
-        api.url("")
+        api.endpoint("")
     ));
     let oauth = profile(&format!(
         "name = \"Graph\"\nbase_url = \"{}\"\n[auth]\nmethod = \"oauth2_client_credentials\"\ntoken_url = \"{}\"\n",
-        api.url("/v1.0"),
-        api.url("/token")
+        api.endpoint("/v1.0"),
+        api.endpoint("/token")
     ));
     let env = Arc::new(EnvSecrets::from_vars([(
         "RIPOSTE_GRAPH_CLIENT_ID",
@@ -287,7 +287,7 @@ async fn a_secrets_file_must_be_0600_and_outside_the_workspace() {
         Arc::new(file),
     ]);
     let vt = integrations(
-        vec![header_profile(&api.url(""))],
+        vec![header_profile(&api.endpoint(""))],
         Arc::new(chain),
         HttpConfig::default(),
     );
@@ -335,9 +335,9 @@ async fn no_secret_appears_in_any_error_or_url() {
     texts.push(describe(err));
 
     // Too large an answer.
-    let big = Server::start(|_| Reply::text(200, &"x".repeat(4096))).await;
+    let big = serve(|_| Reply::text(200, "text/plain", &"x".repeat(4096))).await;
     let q = integrations(
-        vec![query_profile(&big.url(""))],
+        vec![query_profile(&big.endpoint(""))],
         secrets("Q", &[("api_key", KEY)]),
         config.clone(),
     );
@@ -349,7 +349,7 @@ async fn no_secret_appears_in_any_error_or_url() {
     q.register_secrets();
     let api = ok_server().await;
     let q = integrations(
-        vec![query_profile(&api.url(""))],
+        vec![query_profile(&api.endpoint(""))],
         secrets("Q", &[("api_key", KEY)]),
         config.clone(),
     );
@@ -446,7 +446,7 @@ async fn an_answer_over_the_limit_is_an_error_with_or_without_a_length() {
         max_response_bytes: 1024,
         ..HttpConfig::default()
     };
-    let sized = Server::start(|_| Reply::text(200, &"y".repeat(2048))).await;
+    let sized = serve(|_| Reply::text(200, "text/plain", &"y".repeat(2048))).await;
     // Chunked, no content-length: caught while reading.
     let chunk = "x".repeat(1024);
     let chunked = raw_server(
@@ -454,7 +454,7 @@ async fn an_answer_over_the_limit_is_an_error_with_or_without_a_length() {
             .into_bytes(),
     )
     .await;
-    for base in [sized.url(""), format!("http://127.0.0.1:{chunked}")] {
+    for base in [sized.endpoint(""), format!("http://127.0.0.1:{chunked}")] {
         let vt = integrations(
             vec![header_profile(&base)],
             secrets("VT", &[("api_key", KEY)]),
@@ -471,10 +471,10 @@ async fn an_answer_over_the_limit_is_an_error_with_or_without_a_length() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_are_handed_back_not_followed() {
     let elsewhere = ok_server().await;
-    let target = elsewhere.url("/collect");
-    let api = Server::start(move |_| Reply::status(302).with_header("location", &target)).await;
+    let target = elsewhere.endpoint("/collect");
+    let api = serve(move |_| Reply::empty(302).with_header("location", &target)).await;
     let vt = integrations(
-        vec![header_profile(&api.url(""))],
+        vec![header_profile(&api.endpoint(""))],
         secrets("VT", &[("api_key", KEY)]),
         HttpConfig::default(),
     );

@@ -48,7 +48,7 @@ fn hawk_crate_accepts(got: &Received, key: &str) -> bool {
     let hash = (!got.body.is_empty())
         .then(|| hawk::PayloadHasher::hash(content_type(got), algorithm, &got.body).unwrap());
     let (host, port) = host_and_port(got);
-    hawk::RequestBuilder::new(&got.method, &host, port, &got.target)
+    hawk::RequestBuilder::new(&got.method, &host, port, &got.target())
         .hash(hash.as_deref())
         .request()
         .validate_header(
@@ -65,7 +65,7 @@ fn mohawk_verdict(got: &Received, body: &[u8], algorithm: &str) -> (bool, String
         "hawk_mohawk.py",
         &serde_json::json!({
             "header": got.header("authorization").unwrap_or_default(),
-            "url": format!("http://{host}:{port}{}", got.target),
+            "url": format!("http://{host}:{port}{}", got.target()),
             "method": got.method,
             "body_b64": base64::engine::general_purpose::STANDARD.encode(body),
             "content_type": got.header("content-type").unwrap_or_default(),
@@ -76,10 +76,10 @@ fn mohawk_verdict(got: &Received, body: &[u8], algorithm: &str) -> (bool, String
     )
 }
 
-fn hawk_profile(server: &Server, algorithm: &str) -> riposte_core::formats::profile::Profile {
+fn hawk_profile(server: &StandIn, algorithm: &str) -> riposte_core::formats::profile::Profile {
     profile(&format!(
         "name = \"Hawk API\"\nbase_url = \"{}\"\n[auth]\nmethod = \"hawk\"\nalgorithm = \"{algorithm}\"\n",
-        server.url("/api")
+        server.endpoint("/api")
     ))
 }
 
@@ -87,12 +87,12 @@ fn hawk_secrets(key: &str) -> Arc<riposte_runtime::secrets::MapSecrets> {
     secrets("Hawk API", &[("hawk_id", HAWK_ID), ("hawk_key", key)])
 }
 
-async fn hawk_crate_server() -> Server {
-    Server::start(|got| {
+async fn hawk_crate_server() -> StandIn {
+    serve(|got| {
         if hawk_crate_accepts(got, HAWK_KEY) {
             Reply::json(200, serde_json::json!({"ok": true}))
         } else {
-            Reply::status(401).with_header("www-authenticate", "Hawk")
+            Reply::empty(401).with_header("www-authenticate", "Hawk")
         }
     })
     .await
@@ -169,11 +169,11 @@ async fn mohawk_accepts_our_header_and_rejects_a_tampered_body() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sha1_profiles_verify_with_mohawk() {
     // The hawk crate has no SHA-1; mohawk is this server's verifier.
-    let server = Server::start(|got| {
+    let server = serve(|got| {
         if mohawk_verdict(got, &got.body, "sha1").0 {
             Reply::json(200, serde_json::json!({"ok": true}))
         } else {
-            Reply::status(401)
+            Reply::empty(401)
         }
     })
     .await;

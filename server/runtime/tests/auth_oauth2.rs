@@ -93,7 +93,7 @@ fn api(authority: &Mutex<Authority>, got: &Received) -> Reply {
 }
 
 struct Setup {
-    server: Server,
+    server: StandIn,
     authority: Arc<Mutex<Authority>>,
     profile: Profile,
 }
@@ -104,8 +104,8 @@ async fn setup(expires_in: u64) -> Setup {
         ..Default::default()
     }));
     let state = authority.clone();
-    let server = Server::start(move |got| {
-        if got.path() == "/oauth2/token" {
+    let server = serve(move |got| {
+        if got.path == "/oauth2/token" {
             token_endpoint(&state, got)
         } else {
             api(&state, got)
@@ -114,8 +114,8 @@ async fn setup(expires_in: u64) -> Setup {
     .await;
     let profile = profile(&format!(
         "name = \"Graph\"\nbase_url = \"{}\"\n[auth]\nmethod = \"oauth2_client_credentials\"\ntoken_url = \"{}\"\nscopes = [\"api.read\", \"api.write\"]\n",
-        server.url("/v1.0"),
-        server.url("/oauth2/token")
+        server.endpoint("/v1.0"),
+        server.endpoint("/oauth2/token")
     ));
     Setup {
         server,

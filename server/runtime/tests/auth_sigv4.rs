@@ -41,7 +41,7 @@ fn botocore_authorization(got: &Received, service: &str, session_token: Option<&
         .collect();
     let input = serde_json::json!({
         "method": got.method,
-        "url": format!("http://{}{}", got.header("host").unwrap(), got.target),
+        "url": format!("http://{}{}", got.header("host").unwrap(), got.target()),
         "headers": headers,
         "body_b64": base64::engine::general_purpose::STANDARD.encode(&got.body),
         "region": "us-east-1",
@@ -57,18 +57,22 @@ fn botocore_authorization(got: &Received, service: &str, session_token: Option<&
 }
 
 /// The stand-in for IAM: accepts a request only when botocore computes the same signature.
-async fn iam(session_token: Option<&'static str>) -> Server {
+async fn iam(session_token: Option<&'static str>) -> StandIn {
     aws_service("iam", session_token).await
 }
 
-async fn aws_service(service: &'static str, session_token: Option<&'static str>) -> Server {
-    Server::start(move |got| {
+async fn aws_service(service: &'static str, session_token: Option<&'static str>) -> StandIn {
+    serve(move |got| {
         let expected = botocore_authorization(got, service, session_token);
         let token_ok = got.header("x-amz-security-token") == session_token;
         if got.header("authorization") == Some(expected.as_str()) && token_ok {
-            Reply::text(200, "<ListUsersResponse/>")
+            Reply::text(200, "text/plain", "<ListUsersResponse/>")
         } else {
-            Reply::text(403, "<Error><Code>SignatureDoesNotMatch</Code></Error>")
+            Reply::text(
+                403,
+                "text/plain",
+                "<Error><Code>SignatureDoesNotMatch</Code></Error>",
+            )
         }
     })
     .await
@@ -102,10 +106,10 @@ fn aws_secrets(secret_key: &str, session_token: Option<&str>) -> Arc<MapSecrets>
     map
 }
 
-fn iam_profile(server: &Server) -> riposte_core::formats::profile::Profile {
+fn iam_profile(server: &StandIn) -> riposte_core::formats::profile::Profile {
     profile(&format!(
         "name = \"AWS IAM\"\nbase_url = \"{}\"\n[auth]\nmethod = \"aws_sigv4\"\nregion = \"us-east-1\"\nservice = \"iam\"\n",
-        server.url("/")
+        server.endpoint("/")
     ))
 }
 
@@ -201,7 +205,7 @@ async fn json_body_and_an_encoded_path_match_botocore() {
     let response = aws.send(request).await.unwrap();
     assert_eq!(response.status, 200);
     let got = &server.received()[0];
-    assert_eq!(got.path(), "/2015-03-31/functions/triage%20fn/invocations");
+    assert_eq!(got.path, "/2015-03-31/functions/triage%20fn/invocations");
     assert_eq!(
         got.header("authorization").unwrap(),
         botocore_authorization(got, "iam", None)
@@ -251,7 +255,7 @@ async fn s3_requests_follow_s3_rules_and_match_botocore() {
     let server = aws_service("s3", None).await;
     let s3 = profile(&format!(
         "name = \"AWS S3\"\nbase_url = \"{}\"\n[auth]\nmethod = \"aws_sigv4\"\nregion = \"us-east-1\"\nservice = \"s3\"\n",
-        server.url("/")
+        server.endpoint("/")
     ));
     let map = secrets(
         "AWS S3",

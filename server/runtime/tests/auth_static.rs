@@ -23,8 +23,8 @@ fn verdict(ok: bool) -> Reply {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_key_in_a_header_is_sent_and_checked() {
-    let server = Server::start(|got| {
-        verdict(got.header("x-apikey") == Some(KEY) && got.path() == "/api/v3/urls/abc")
+    let server = serve(|got| {
+        verdict(got.header("x-apikey") == Some(KEY) && got.path == "/api/v3/urls/abc")
             // A server echoing the key must not hand it back to the playbook.
             .with_header("x-apikey", KEY)
             .with_header("set-cookie", "session=abcdef123456")
@@ -33,7 +33,7 @@ async fn api_key_in_a_header_is_sent_and_checked() {
     .await;
     let vt = profile(&format!(
         "name = \"VirusTotal\"\nbase_url = \"{}\"\n[auth]\nmethod = \"api_key\"\nheader = \"x-apikey\"\n",
-        server.url("/api/v3")
+        server.endpoint("/api/v3")
     ));
     let ok = integrations(
         vec![vt.clone()],
@@ -73,19 +73,17 @@ async fn api_key_in_a_header_is_sent_and_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_key_in_the_query_is_sent_and_redacted_from_the_url() {
-    let server = Server::start(|got| {
-        if got.query_param("key").as_deref() == Some(KEY)
-            && got.query_param("q").as_deref() == Some("a b")
-        {
+    let server = serve(|got| {
+        if got.param("key").as_deref() == Some(KEY) && got.param("q").as_deref() == Some("a b") {
             Reply::json(200, serde_json::json!({"ok": true}))
         } else {
-            Reply::status(403)
+            Reply::empty(403)
         }
     })
     .await;
     let shodan = profile(&format!(
         "name = \"Shodan\"\nbase_url = \"{}\"\n[auth]\nmethod = \"api_key\"\nquery = \"key\"\n",
-        server.url("")
+        server.endpoint("")
     ));
     let ok = integrations(
         vec![shodan.clone()],
@@ -109,7 +107,7 @@ async fn api_key_in_the_query_is_sent_and_redacted_from_the_url() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_auth_is_sent_and_checked() {
-    let server = Server::start(|got| {
+    let server = serve(|got| {
         let expected = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"))
@@ -119,7 +117,7 @@ async fn basic_auth_is_sent_and_checked() {
     .await;
     let jira = profile(&format!(
         "name = \"Jira\"\nbase_url = \"{}\"\n[auth]\nmethod = \"basic\"\n",
-        server.url("/rest/api/3")
+        server.endpoint("/rest/api/3")
     ));
     let ok = integrations(
         vec![jira.clone()],
@@ -156,13 +154,13 @@ async fn basic_auth_is_sent_and_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bearer_token_is_sent_and_checked() {
-    let server = Server::start(|got| {
+    let server = serve(|got| {
         verdict(got.header("authorization") == Some(format!("Bearer {TOKEN}").as_str()))
     })
     .await;
     let slack = profile(&format!(
         "name = \"Slack\"\nbase_url = \"{}\"\n[auth]\nmethod = \"bearer\"\n",
-        server.url("/api")
+        server.endpoint("/api")
     ));
     let ok = integrations(
         vec![slack.clone()],
@@ -196,15 +194,15 @@ async fn bearer_token_is_sent_and_checked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_echoing_the_credential_does_not_hand_it_to_the_playbook() {
     // Like httpbin's /anything: the request's headers and URL come back in the body.
-    let server = Server::start(|got| {
+    let server = serve(|got| {
         Reply::json(
             200,
-            serde_json::json!({"headers": got.headers, "url": got.target}),
+            serde_json::json!({"headers": got.headers, "url": got.target()}),
         )
         .with_header("x-echo", got.header("authorization").unwrap_or_default())
     })
     .await;
-    let base = server.url("");
+    let base = server.endpoint("");
     let profiles = vec![
         profile(&format!(
             "name = \"B\"\nbase_url = \"{base}\"\n[auth]\nmethod = \"bearer\"\n"
