@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ApiKey, ConfigError, ProviderConfig};
-use super::transport::{Transport, endpoint, secret_header};
+use super::transport::{ChunkProblem, Transport, endpoint, secret_header};
 use super::{
     BoxFuture, ChatRequest, Completion, Message, Price, Provider, ProviderError, StopReason,
     StreamEvent, ToolCall, Usage,
@@ -88,27 +88,10 @@ impl Anthropic {
             match turn.absorb(&kind, &data, events) {
                 Ok(Flow::Continue) => {}
                 Ok(Flow::Stop) => break,
-                Err(ChunkProblem::Shape(reason)) => {
-                    return Err(ProviderError::Malformed {
-                        provider: NAME.to_owned(),
-                        reason,
-                    });
-                }
-                Err(ChunkProblem::Reported(message)) => {
-                    return Err(ProviderError::StreamCut {
-                        provider: NAME.to_owned(),
-                        reason: format!(
-                            "it reported an error mid-answer: {}",
-                            self.transport.scrub(&message)
-                        ),
-                    });
-                }
+                Err(problem) => return Err(self.transport.chunk_error(problem)),
             }
         }
-        turn.finish().map_err(|reason| ProviderError::StreamCut {
-            provider: NAME.to_owned(),
-            reason,
-        })
+        turn.finish().map_err(|reason| self.transport.cut(reason))
     }
 }
 
@@ -221,11 +204,6 @@ fn tool_input(arguments: &str) -> Value {
         Ok(value @ Value::Object(_)) => value,
         _ => json!({ "invalid_arguments": arguments }),
     }
-}
-
-enum ChunkProblem {
-    Shape(String),
-    Reported(String),
 }
 
 enum Flow {

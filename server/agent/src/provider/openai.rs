@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ApiKey, ConfigError, KeyHeader, ProviderConfig};
-use super::transport::{Transport, endpoint, secret_header};
+use super::transport::{ChunkProblem, Transport, endpoint, secret_header};
 use super::{
     BoxFuture, ChatRequest, Completion, Message, Price, Provider, ProviderError, StopReason,
     StreamEvent, ToolCall, Usage,
@@ -86,34 +86,15 @@ impl OpenAiCompatible {
             }
             let chunk: Value = serde_json::from_str(data).map_err(|e| self.malformed(e))?;
             turn.absorb(&chunk, events)
-                .map_err(|reason| self.classify(reason))?;
+                .map_err(|problem| self.transport.chunk_error(problem))?;
         }
-        turn.finish().map_err(|reason| ProviderError::StreamCut {
-            provider: NAME.to_owned(),
-            reason,
-        })
+        turn.finish().map_err(|reason| self.transport.cut(reason))
     }
 
     fn malformed(&self, error: serde_json::Error) -> ProviderError {
         ProviderError::Malformed {
             provider: NAME.to_owned(),
             reason: format!("a chunk is not JSON ({error})"),
-        }
-    }
-
-    fn classify(&self, problem: ChunkProblem) -> ProviderError {
-        match problem {
-            ChunkProblem::Shape(reason) => ProviderError::Malformed {
-                provider: NAME.to_owned(),
-                reason,
-            },
-            ChunkProblem::Reported(message) => ProviderError::StreamCut {
-                provider: NAME.to_owned(),
-                reason: format!(
-                    "it reported an error mid-answer: {}",
-                    self.transport.scrub(&message)
-                ),
-            },
         }
     }
 }
@@ -222,11 +203,6 @@ fn is_reasoning_model(model: &str) -> bool {
     ["o1", "o3", "o4", "gpt-5"]
         .iter()
         .any(|prefix| model.starts_with(prefix))
-}
-
-enum ChunkProblem {
-    Shape(String),
-    Reported(String),
 }
 
 #[derive(Default)]

@@ -83,7 +83,37 @@ pub(crate) fn endpoint(base: &str, path: &str) -> Result<url::Url, ConfigError> 
     Ok(url)
 }
 
+/// Why a streamed chunk could not be taken in: its shape is not the wire format's, or the
+/// provider reported an error in the middle of the answer.
+pub(crate) enum ChunkProblem {
+    Shape(String),
+    Reported(String),
+}
+
 impl Transport {
+    /// The task-facing error for a chunk that could not be taken in (the provider's own message
+    /// scrubbed of the key).
+    pub(crate) fn chunk_error(&self, problem: ChunkProblem) -> ProviderError {
+        match problem {
+            ChunkProblem::Shape(reason) => ProviderError::Malformed {
+                provider: self.provider.to_owned(),
+                reason,
+            },
+            ChunkProblem::Reported(message) => ProviderError::StreamCut {
+                provider: self.provider.to_owned(),
+                reason: format!("it reported an error mid-answer: {}", self.scrub(&message)),
+            },
+        }
+    }
+
+    /// The stream ended before the turn was whole.
+    pub(crate) fn cut(&self, reason: String) -> ProviderError {
+        ProviderError::StreamCut {
+            provider: self.provider.to_owned(),
+            reason,
+        }
+    }
+
     pub(crate) fn new(
         provider: &'static str,
         config: &ProviderConfig,
