@@ -558,10 +558,10 @@ impl Engine {
                 );
             }
         }
-        Ok(Arc::new(ChainSecrets::new(vec![
+        Ok(Arc::new(EngineSecrets(ChainSecrets::new(vec![
             Arc::new(map),
             Arc::new(EnvSecrets::from_process_env()),
-        ])))
+        ]))))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -699,4 +699,23 @@ fn json_rule_to_toml(json: serde_json::Value) -> Result<String, EngineError> {
     toml::to_string(table).map_err(|err| {
         EngineError::BadRequest(format!("the rule's JSON cannot be written as TOML: {err}"))
     })
+}
+
+/// A run's secrets: the engine's sealed store, then its environment. A missing one is set with
+/// the profile API (or the environment of the process that runs playbooks), which is what the
+/// run's error says.
+struct EngineSecrets(ChainSecrets);
+
+impl SecretSource for EngineSecrets {
+    fn secret(&self, profile: &str, field: &str) -> Option<SecretString> {
+        self.0.secret(profile, field)
+    }
+
+    fn where_to_set(&self, profile: &str, field: &str) -> String {
+        format!(
+            "store it in the engine: PUT /api/profiles/{} with the admin token and {{\"toml\": <the profile file>, \"secrets\": {{\"{field}\": \"...\"}}}} (docs/engine-api.md), or set {} in the environment of the engine's workers",
+            riposte_engine_client::client::segment(profile),
+            riposte_core::formats::profile::secret_env_var(profile, field)
+        )
+    }
 }

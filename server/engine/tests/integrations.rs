@@ -204,6 +204,34 @@ async fn secrets_need_a_key(backend: Backend) {
         .await;
     assert_eq!(plain.status, 200, "{}", plain.text);
     assert_eq!(plain.body["secrets_missing"], json!(["api_key"]));
+    // A run that needs the missing secret fails saying where the engine takes it from.
+    let cleared = std::env::var_os("RIPOSTE_STAND_API_KEY").is_none();
+    assert!(
+        cleared,
+        "RIPOSTE_STAND_API_KEY is set in the test's environment"
+    );
+    h.deploy("check", CHECKING).await;
+    let rule = "name = \"all\"\n[[actions]]\ntype = \"run_playbook\"\nplaybook = \"check\"\n";
+    assert_eq!(
+        h.put("/api/rules/all", &json!({"toml": rule})).await.status,
+        200
+    );
+    let posted = h
+        .post(
+            "/api/alerts",
+            &fixture_alert("sentinel-securityalert-bruteforce.json"),
+        )
+        .await;
+    let run_id = posted.body["results"][0]["runs"][0].as_i64().unwrap();
+    let run = h.wait_run(run_id).await;
+    assert_eq!(run["state"], "failed", "{run:#}");
+    let text = run.to_string();
+    assert!(
+        text.contains("needs the secret `api_key`")
+            && text.contains("PUT /api/profiles/Stand")
+            && text.contains("RIPOSTE_STAND_API_KEY"),
+        "{run:#}"
+    );
     h.assert_no_secret(&[API_KEY]);
     let mut h = h;
     h.stop().await;

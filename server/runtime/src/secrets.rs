@@ -67,11 +67,24 @@ impl fmt::Display for SecretString {
 /// An empty value counts as absent: a blank secret cannot authenticate anything.
 pub trait SecretSource: Send + Sync {
     fn secret(&self, profile: &str, field: &str) -> Option<SecretString>;
+
+    /// How a person sets a missing secret where this source looks (ends a "missing secret"
+    /// error). The default fits the CLI and the editor; the engine says where it keeps them.
+    fn where_to_set(&self, profile: &str, field: &str) -> String {
+        format!(
+            "set the environment variable {}, add `{field} = \"...\"` to the [\"{profile}\"] table of the secrets file (--secrets), or store it in the editor",
+            riposte_core::formats::profile::secret_env_var(profile, field)
+        )
+    }
 }
 
 impl<S: SecretSource + ?Sized> SecretSource for Arc<S> {
     fn secret(&self, profile: &str, field: &str) -> Option<SecretString> {
         (**self).secret(profile, field)
+    }
+
+    fn where_to_set(&self, profile: &str, field: &str) -> String {
+        (**self).where_to_set(profile, field)
     }
 }
 
@@ -367,6 +380,14 @@ impl SecretSource for ChainSecrets {
             .iter()
             .find_map(|source| source.secret(profile, field))
             .filter(|value| !value.is_empty())
+    }
+
+    /// The first source's advice: the chain's most specific place.
+    fn where_to_set(&self, profile: &str, field: &str) -> String {
+        match self.sources.first() {
+            Some(source) => source.where_to_set(profile, field),
+            None => MapSecrets::new().where_to_set(profile, field),
+        }
     }
 }
 

@@ -184,10 +184,13 @@ async fn a_missing_secret_names_profile_field_and_variable_and_sends_nothing() {
             profile,
             field,
             env_var,
+            where_to_set,
         } => {
             assert_eq!(profile, "My API");
             assert_eq!(field, "token");
             assert_eq!(env_var, "RIPOSTE_MY_API_TOKEN");
+            // The environment source's advice: the variable, the secrets file, the editor.
+            assert!(where_to_set.contains("--secrets"), "{where_to_set}");
         }
         other => panic!("{other:?}"),
     }

@@ -217,6 +217,7 @@ impl Integrations {
                         profile: state.profile.name.clone(),
                         field: field.name.to_string(),
                         env_var: secret_env_var(&state.profile.name, field.name),
+                        where_to_set: self.secrets.where_to_set(&state.profile.name, field.name),
                     }),
                     _ => {}
                 }

@@ -52,12 +52,16 @@ pub enum SendError {
     },
 
     #[error(
-        "integration `{profile}` needs the secret `{field}`, which is not set, so the request was not sent: set the environment variable {env_var}, add `{field} = \"...\"` to the [\"{profile}\"] table of the secrets file (--secrets), or store it in the editor"
+        "integration `{profile}` needs the secret `{field}`, which is not set, so the request was not sent: {where_to_set}"
     )]
     MissingSecret {
         profile: String,
         field: String,
         env_var: String,
+        /// From the secret source: where a person sets it ([`SecretSource::where_to_set`]).
+        ///
+        /// [`SecretSource::where_to_set`]: crate::secrets::SecretSource::where_to_set
+        where_to_set: String,
     },
 
     #[error(

@@ -68,6 +68,7 @@ pub(crate) fn fetch(
                     profile: profile.name.clone(),
                     field: field.name.to_string(),
                     env_var: secret_env_var(&profile.name, field.name),
+                    where_to_set: source.where_to_set(&profile.name, field.name),
                 });
             }
             None => {}
