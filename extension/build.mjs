@@ -1,6 +1,7 @@
-// Bundles the extension with esbuild: dist/extension.js (Node, CommonJS, `vscode` external) and
-// the Markdown preview script dist/mermaid-preview.js, and copies mermaid's browser bundle beside
-// it. `--production` minifies without source maps; `--watch` rebuilds on change.
+// Bundles the extension with esbuild: dist/extension.js (Node, CommonJS, `vscode` external), the
+// Markdown preview script dist/mermaid-preview.js and the chat panel's page dist/chat.js (+
+// dist/chat.css), and copies mermaid's browser bundle beside them. `--production` minifies
+// without source maps; `--watch` rebuilds on change.
 import { copyFile, mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -36,6 +37,20 @@ const contexts = await Promise.all([
     platform: "browser",
     format: "iife",
     target: "es2020",
+  }),
+  esbuild.context({
+    ...common,
+    entryPoints: ["extension/src/chat/webview/main.ts"],
+    outfile: "dist/chat.js",
+    platform: "browser",
+    format: "iife",
+    target: "es2020",
+  }),
+  esbuild.context({
+    ...common,
+    entryPoints: ["extension/src/chat/webview/chat.css"],
+    outfile: "dist/chat.css",
+    sourcemap: false,
   }),
 ]);
 

@@ -81,6 +81,11 @@ export class ServerManager implements vscode.Disposable {
     return this.client?.state === State.Running;
   }
 
+  /** The current language client (a restart makes a new one), for the chat's custom methods (chat/connection.ts). */
+  get languageClient(): LanguageClient | undefined {
+    return this.client;
+  }
+
   private setState(state: ServerState, detail?: string): void {
     this.stateValue = state;
     this.detailValue = detail;

@@ -142,7 +142,8 @@ export function registerCommands(app: App): vscode.Disposable[] {
       const uri = uriOf(arg);
       if (uri) await openRunFile(uri);
     }),
-    reg("riposte.newProfile", () => newProfile(app)),
+    // The chat's plan passes `{name}` for a profile it found missing.
+    reg("riposte.newProfile", (arg) => newProfile(app, undefined, suggestedName(arg))),
     reg("riposte.editProfile", (arg) => editProfile(app, arg)),
     reg("riposte.setProfileSecrets", (arg) => setProfileSecrets(app, arg)),
     reg("riposte.deleteProfile", (arg) => deleteProfile(app, arg)),
@@ -413,12 +414,17 @@ async function reportCommit(app: App, result: Awaited<ReturnType<typeof commitPr
   });
 }
 
-async function newProfile(app: App, replacing?: { file: string; profile: ProfileSummary }): Promise<void> {
+function suggestedName(arg: unknown): string | undefined {
+  const name = typeof arg === "object" && arg !== null ? (arg as { name?: unknown }).name : undefined;
+  return typeof name === "string" && name.trim() !== "" ? name.trim() : undefined;
+}
+
+async function newProfile(app: App, replacing?: { file: string; profile: ProfileSummary }, name?: string): Promise<void> {
   const root = requireRoot(app);
   if (root === undefined) return;
   const { existing } = await existingProfiles(root);
   const others = replacing ? existing.filter((e) => e.file !== replacing.file) : existing;
-  const draft = await newProfileFlow(vscodePrompter, others, replacing?.profile);
+  const draft = await newProfileFlow(vscodePrompter, others, replacing?.profile, name);
   if (draft === undefined) {
     app.output.appendLine("[client] new integration profile: cancelled, nothing written");
     return;

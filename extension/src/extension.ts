@@ -1,13 +1,15 @@
 // Riposte for VS Code: a thin shell around `riposte lsp`. Activation wires the language client,
-// the status bar, the views, the commands, the `riposte/secret` handler and the Markdown
-// preview's Mermaid plugin; the work itself is done by the server.
+// the status bar, the views, the commands, the `riposte/secret` handler, the agent chat panel and
+// the Markdown preview's Mermaid plugin; the work itself is done by the server.
 
 import * as vscode from "vscode";
 
+import { askModelKey, registerChat } from "./chat";
 import { ServerManager } from "./client";
 import { registerCommands, secretStoreOf, type App } from "./commands";
 import { registerEngineViews } from "./engineViews";
 import { answerEngineTokenRequest, isEngineTokenRequest } from "./lib/engine";
+import { answerLlmKeyRequest, isLlmKeyRequest } from "./lib/lmKey";
 import { mermaidPlugin, type MarkdownItLike } from "./lib/markdownMermaid";
 import { answerSecretRequest } from "./lib/profileFlow";
 import { findWorkspaceRoot, listProfiles } from "./lib/workspace";
@@ -44,8 +46,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ exte
   const server = new ServerManager(context, output, () => root, (params) => {
     // The engine's token (`{engine, field: "token"}`), from the secret store only.
     if (isEngineTokenRequest(params)) return answerEngineTokenRequest(params, secrets);
-    const p = params as { profile?: unknown; field?: unknown } | null;
-    output.appendLine(`[client] riposte/secret request: profile=${JSON.stringify(p?.profile)} field=${JSON.stringify(p?.field)}`);
+    // The model provider's key for an agent task (`{llm, field: "api_key"}`): stored, else asked.
+    if (isLlmKeyRequest(params)) {
+      output.appendLine(`[client] riposte/secret request: the ${params.llm} model key`);
+      return answerLlmKeyRequest(params, secrets, (provider) => Promise.resolve(askModelKey(provider)));
+    }
+    const p = params as { profile?: unknown; field?: unknown; ask?: unknown } | null;
+    output.appendLine(`[client] riposte/secret request: profile=${JSON.stringify(p?.profile)} field=${JSON.stringify(p?.field)}${p?.ask === false ? " (store only)" : ""}`);
     return answerSecretRequest(params, findProfile, secrets, askSecret);
   });
   manager = server;
@@ -86,6 +93,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ exte
     },
   };
   context.subscriptions.push(...registerCommands(app), createStatusBar(server));
+  context.subscriptions.push(...registerChat({ context, server, output, secrets, root: () => root }));
 
   // Keep the views current; start the server when a riposte.toml appears.
   const watcher = vscode.workspace.createFileSystemWatcher("**/{riposte.toml,playbooks/*,integrations/*.toml,rules/*.toml,alerts/*.json,.riposte/runs/*.json}");

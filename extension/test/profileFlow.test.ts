@@ -252,4 +252,33 @@ describe("riposte/secret requests", () => {
     const s2 = new MemorySecrets();
     assert.equal(await answerSecretRequest({ profile: "VirusTotal", field: "api_key" }, find, s2, () => Promise.resolve(undefined)), null);
   });
+  test("ask: false (an agent's dry run) answers from the store only and never prompts", async () => {
+    let prompted = 0;
+    const ask = () => {
+      prompted += 1;
+      return Promise.resolve("typed");
+    };
+    const empty = new MemorySecrets();
+    assert.equal(await answerSecretRequest({ profile: "VirusTotal", field: "api_key", ask: false }, find, empty, ask), null);
+    assert.equal(prompted, 0);
+    assert.equal(empty.map.size, 0, "nothing is stored when nobody was asked");
+    const stored = new MemorySecrets();
+    stored.map.set(secretKey({ name: vt.name, baseUrl: vt.baseUrl, method: vt.method }, "api_key"), "K");
+    assert.deepEqual(await answerSecretRequest({ profile: "VirusTotal", field: "api_key", ask: false }, find, stored, ask), { value: "K" });
+    assert.equal(prompted, 0);
+    // `ask: true` or no `ask` keeps the old behaviour: the person is asked.
+    assert.deepEqual(await answerSecretRequest({ profile: "VirusTotal", field: "api_key", ask: true }, find, new MemorySecrets(), ask), { value: "typed" });
+    assert.equal(prompted, 1);
+  });
+  test("the name the agent's plan suggests is offered first in a new profile", async () => {
+    const prompter = scripted([undefined]);
+    let offered: string | undefined;
+    const original = prompter.input.bind(prompter);
+    prompter.input = (o: InputOptions) => {
+      offered ??= o.value;
+      return original(o);
+    };
+    assert.equal(await newProfileFlow(prompter, [], undefined, "VirusTotal"), undefined);
+    assert.equal(offered, "VirusTotal");
+  });
 });

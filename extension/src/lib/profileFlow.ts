@@ -85,11 +85,15 @@ export function secretKey(profile: { name: string; baseUrl: string; method: stri
 
 const NEW_TITLE = "New Integration Profile";
 
-/** Asks everything a new profile needs. `prefill` comes from the profile being replaced. */
+/**
+ * Asks everything a new profile needs. `prefill` comes from the profile being replaced;
+ * `suggestedName` is the name offered first (the agent's plan names the profiles it misses).
+ */
 export async function newProfileFlow(
   prompter: Prompter,
   existing: readonly ExistingProfile[],
   prefill?: Partial<ProfileSummary>,
+  suggestedName?: string,
 ): Promise<ProfileDraft | undefined> {
   const title = prefill?.name ? `Replace Integration Profile "${prefill.name}"` : NEW_TITLE;
   // Steps: name, description, base URL, auth method, then settings and secrets of the method.
@@ -102,7 +106,7 @@ export async function newProfileFlow(
     totalSteps: total,
     prompt: "Name playbooks use in ctx.integration(\"…\")",
     placeholder: "VirusTotal",
-    value: prefill?.name,
+    value: prefill?.name ?? suggestedName,
     validate: (v) => validateName(v, existing),
   });
   if (name === undefined) return undefined;
@@ -387,6 +391,8 @@ export async function storeSecrets(
 /**
  * What the client answers to a `riposte/secret` request. Only fields of the profile's auth method
  * are served. A missing value is asked of the person (`ask`), stored, and returned; declined, `null`.
+ * A request with `"ask": false` (an agent's dry run, docs/chat-protocol.md) is answered from the
+ * store only: nobody is prompted.
  */
 export async function answerSecretRequest(
   params: unknown,
@@ -395,7 +401,7 @@ export async function answerSecretRequest(
   ask?: (profile: ProfileSummary, field: string) => Promise<string | undefined>,
 ): Promise<{ value: string } | null> {
   if (typeof params !== "object" || params === null) return null;
-  const { profile: name, field } = params as { profile?: unknown; field?: unknown };
+  const { profile: name, field, ask: mayAsk } = params as { profile?: unknown; field?: unknown; ask?: unknown };
   if (typeof name !== "string" || typeof field !== "string") return null;
   const profile = await findProfile(name);
   if (profile === undefined) return null;
@@ -409,7 +415,7 @@ export async function answerSecretRequest(
     value = undefined;
   }
   if (value !== undefined) return { value };
-  if (ask === undefined) return null;
+  if (ask === undefined || mayAsk === false) return null;
   const entered = await ask(profile, field);
   if (entered === undefined || entered === "") return null;
   try {

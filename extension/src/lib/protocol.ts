@@ -20,7 +20,14 @@ export interface SecretRequestParams {
   profile: string;
   /** A secret field of the profile's auth method, e.g. `api_key`, `client_secret`. */
   field: string;
+  /** `false`: answer from the secret store only, never prompt (an agent task's dry run). */
+  ask?: boolean;
 }
+/**
+ * The other shapes of `riposte/secret`: `{engine, field: "token"}` (lib/engine.ts) and
+ * `{llm: provider, field: "api_key"}`, the model provider's key (lib/lmKey.ts), answered
+ * `{value: ""}` when there is none.
+ */
 /** `null` when the editor has no value (the user declined or the field is not a secret of the profile). */
 export type SecretRequestResult = { value: string } | null;
 
