@@ -367,23 +367,13 @@ pub fn runs(args: &RunsArgs) -> anyhow::Result<u8> {
         return Ok(exit::CLEAN);
     }
     let query = RunQuery {
-        // The API has no playbook filter: take the most it gives and filter here.
-        limit: Some(if args.playbook.is_some() {
-            1000
-        } else {
-            args.limit
-        }),
+        limit: Some(args.limit),
         state: None,
         alert: args.alert.clone(),
+        playbook: args.playbook.clone(),
     };
     let fetch = || -> Result<Vec<RunSummary>, ClientError> {
-        let list = engine.block_on(client.list_runs(&query))?;
-        Ok(list
-            .runs
-            .into_iter()
-            .filter(|r| args.playbook.as_ref().is_none_or(|p| &r.playbook == p))
-            .take(args.limit as usize)
-            .collect())
+        Ok(engine.block_on(client.list_runs(&query))?.runs)
     };
     let runs = match fetch() {
         Ok(runs) => runs,

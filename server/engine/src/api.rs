@@ -23,6 +23,7 @@ use subtle::ConstantTimeEq;
 
 use crate::engine::{DEFAULT_WORKSPACE, Engine, check_name, check_profile_name};
 use crate::error::EngineError;
+use crate::store::RunFilter;
 
 /// The largest request body accepted unless configured otherwise.
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
@@ -477,6 +478,7 @@ struct ListQuery {
     limit: Option<i64>,
     state: Option<String>,
     alert: Option<String>,
+    playbook: Option<String>,
 }
 
 fn limit(query: &ListQuery) -> i64 {
@@ -535,8 +537,11 @@ async fn list_runs(
             .store
             .list_runs(
                 limit(&query),
-                &run_state,
-                query.alert.as_deref().unwrap_or_default(),
+                &RunFilter {
+                    state: run_state,
+                    alert: query.alert.clone().unwrap_or_default(),
+                    playbook: query.playbook.clone().unwrap_or_default(),
+                },
             )
             .await?,
     }))

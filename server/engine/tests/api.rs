@@ -271,6 +271,11 @@ async fn alert_to_run_with_activity(backend: Backend) {
     assert_eq!(again.body["results"][0]["runs"], json!([]));
     let runs = h.get("/api/runs").await;
     assert_eq!(runs.body["runs"].as_array().unwrap().len(), 1);
+    // Filtered by playbook, on the engine's side.
+    let of_triage = h.get("/api/runs?playbook=triage").await;
+    assert_eq!(of_triage.body["runs"][0]["id"], run_id);
+    let of_other = h.get("/api/runs?playbook=nothing-here").await;
+    assert_eq!(of_other.body["runs"], json!([]));
 
     // Changed content is an update; the rule listens to alert_created only.
     let mut changed = alert.clone();

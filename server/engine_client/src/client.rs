@@ -356,6 +356,7 @@ pub struct RunQuery {
     /// `queued`, `running`, `succeeded` or `failed`.
     pub state: Option<String>,
     pub alert: Option<String>,
+    pub playbook: Option<String>,
 }
 
 impl RunQuery {
@@ -369,6 +370,9 @@ impl RunQuery {
         }
         if let Some(alert) = &self.alert {
             query.append_pair("alert", alert);
+        }
+        if let Some(playbook) = &self.playbook {
+            query.append_pair("playbook", playbook);
         }
         let query = query.finish();
         if query.is_empty() {
@@ -816,8 +820,12 @@ mod tests {
             limit: Some(5),
             state: None,
             alert: Some("a/b c".into()),
+            playbook: Some("vt enrich".into()),
         };
-        assert_eq!(query.to_query(), "?limit=5&alert=a%2Fb+c");
+        assert_eq!(
+            query.to_query(),
+            "?limit=5&alert=a%2Fb+c&playbook=vt+enrich"
+        );
         assert_eq!(RunQuery::default().to_query(), "");
         assert_eq!(segment("a/b c"), "a%2Fb%20c");
         assert!(Token::new("  ").is_none());

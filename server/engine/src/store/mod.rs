@@ -21,7 +21,7 @@ pub use alerts::{AlertFields, Delivery, MatchedAction, MatchedRule};
 pub use playbooks::{ActiveVersion, NewVersion};
 pub use profiles::StoredProfile;
 pub use rules::NewRule;
-pub use runs::{ClaimedRun, Finish};
+pub use runs::{ClaimedRun, Finish, RunFilter};
 
 /// Which database the store is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

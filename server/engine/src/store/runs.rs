@@ -48,6 +48,15 @@ const CLAIM_POSTGRES: &str = "UPDATE runs SET state = 'running', worker = $1, le
      AND state = 'queued' \
      RETURNING id, alert_id, rule, playbook, attempt";
 
+/// Which runs a listing keeps; an empty field means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub state: String,
+    pub alert: String,
+    pub playbook: String,
+}
+
 const RUN_COLUMNS: &str = "SELECT id, alert_id, rule, playbook, playbook_version, state, status, error, \
      attempt, worker, queued_at, started_at, finished_at";
 
@@ -284,19 +293,19 @@ impl Store {
         Ok(changed)
     }
 
-    /// Runs, newest first; empty filters mean any.
+    /// Runs, newest first, that pass `filter`.
     pub async fn list_runs(
         &self,
         limit: i64,
-        state: &str,
-        alert: &str,
+        filter: &RunFilter,
     ) -> Result<Vec<RunSummary>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{RUN_COLUMNS} FROM runs WHERE ($1 = '' OR state = $1) AND ($2 = '' OR alert_id = $2) \
-             ORDER BY id DESC LIMIT $3"
+             AND ($3 = '' OR playbook = $3) ORDER BY id DESC LIMIT $4"
         )))
-        .bind(state)
-        .bind(alert)
+        .bind(&filter.state)
+        .bind(&filter.alert)
+        .bind(&filter.playbook)
         .bind(limit)
         .fetch_all(self.pool())
         .await?;

@@ -234,6 +234,7 @@ pub async fn execute(session: &Arc<Session>, command: &str, argument: &Value) ->
                 limit: limit.or(Some(50)),
                 state: text("state"),
                 alert: text("alert"),
+                playbook: text("playbook"),
             };
             let list = client.list_runs(&query).await.map_err(engine_error)?;
             json!({ "engine": client.url(), "runs": list.runs })
