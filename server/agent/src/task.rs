@@ -74,6 +74,42 @@ pub struct TaskConfig {
     pub scrubber: Scrubber,
 }
 
+impl TaskConfig {
+    /// Everything a task needs from the workspace at `root`: the sender that signs a test run's
+    /// requests with secrets from `secrets`, and the scrubber, which also knows the model's key
+    /// (`key`) so it never reaches an event or a transcript. Shared by `riposte generate` and the
+    /// editor's chat.
+    pub fn for_workspace(
+        root: &Path,
+        model: &str,
+        mode: Mode,
+        auto_approve: AutoApprove,
+        limits: TaskLimits,
+        secrets: Arc<dyn riposte_runtime::secrets::SecretSource>,
+        key: Option<&crate::provider::ApiKey>,
+    ) -> anyhow::Result<TaskConfig> {
+        use anyhow::Context as _;
+        let loaded = riposte_workspace::load(root)
+            .with_context(|| format!("cannot load the workspace {}", root.display()))?;
+        let sender =
+            riposte_runtime::IntegrationsSender::from_workspace(&loaded.workspace, secrets)
+                .map_err(anyhow::Error::msg)?;
+        let scrubber = Scrubber::new(sender.integrations().redactor());
+        if let Some(key) = key {
+            scrubber.add_secret(key.expose());
+        }
+        Ok(TaskConfig {
+            workspace_root: loaded.root.clone(),
+            model: model.to_string(),
+            mode,
+            auto_approve,
+            limits,
+            sender: Arc::new(sender),
+            scrubber,
+        })
+    }
+}
+
 /// How a task went, for `riposte generate`'s exit code and `riposte eval`'s table.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TaskReport {

@@ -946,3 +946,80 @@ async fn the_front_end_can_switch_mode() {
         |e| matches!(e, Event::ModeChanged { mode: Mode::Act, reason } if reason.contains("user"))
     ));
 }
+
+/// Approves the first edit itself and, as it does, ticks "edit" in the panel's checkboxes.
+struct Ticking {
+    person: Person,
+    controls: Controls,
+}
+
+impl Frontend for Ticking {
+    fn event(&self, event: &Event) {
+        self.person.event(event);
+    }
+    fn approve<'a>(&'a self, request: &'a ApprovalRequest) -> BoxFuture<'a, Decision> {
+        self.controls
+            .set_auto_approve("edit".parse::<AutoApprove>().unwrap());
+        self.person.approve(request)
+    }
+    fn answer<'a>(&'a self, question: &'a Question) -> BoxFuture<'a, Option<String>> {
+        self.person.answer(question)
+    }
+    fn switch_to_act<'a>(&'a self, plan: &'a Plan) -> BoxFuture<'a, bool> {
+        self.person.switch_to_act(plan)
+    }
+}
+
+#[tokio::test]
+async fn the_front_end_can_change_what_is_auto_approved() {
+    let dir = workspace("");
+    let second = GOOD.replace("seen", "looked at");
+    let model = Scripted::new(vec![
+        call(
+            "write_playbook",
+            serde_json::json!({"path": "playbooks/x.py", "content": GOOD}),
+        ),
+        call(
+            "write_playbook",
+            serde_json::json!({"path": "playbooks/x.py", "content": second}),
+        ),
+        call("attempt_completion", serde_json::json!({"summary": "done"})),
+    ]);
+    let controls = Controls::new();
+    let front = Ticking {
+        person: Person::approving(),
+        controls: controls.clone(),
+    };
+    let report = run_task(
+        &model,
+        &front,
+        config(dir.path(), Mode::Act, ""),
+        "write it",
+        &controls,
+    )
+    .await;
+    assert_eq!(report.outcome, Outcome::Completed, "{}", report.message);
+    assert_eq!(
+        front.person.approvals.lock().unwrap().len(),
+        1,
+        "only the first edit was asked about"
+    );
+    let approved: Vec<bool> = front
+        .person
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::ToolCallApproved { automatically, .. } => Some(*automatically),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        approved,
+        [false, true],
+        "the second edit went through on the new set"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("playbooks/x.py")).unwrap(),
+        second
+    );
+}

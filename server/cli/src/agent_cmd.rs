@@ -5,7 +5,8 @@
 //! Exit codes of `riposte generate`: 0 the task completed with a clean playbook (or, in Plan
 //! mode, the plan is ready); 1 it stopped with problems left (fix loop spent, step limit, stuck,
 //! budget, cancelled, the model failed mid-task); 2 bad usage or model configuration (no model
-//! configured, key refused, a question with `--non-interactive`).
+//! configured, key refused, a question with `--non-interactive`). Ctrl-C cancels the task (it
+//! ends `cancelled`, exit 1, transcript written); a second Ctrl-C exits at once with 130.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -13,15 +14,12 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
-use riposte_agent::provider::{
-    ApiKey, BoxFuture, KeySource, Provider, ProviderConfig, ProviderKind,
-};
-use riposte_agent::redact::Scrubber;
+use riposte_agent::provider::settings::{Front, ModelChoice, ModelError, ModelSettings};
+use riposte_agent::provider::{ApiKey, BoxFuture, Provider, build_provider, choose_model};
 use riposte_agent::{
     ApprovalRequest, AutoApprove, Category, Controls, Decision, Event, Frontend, Mode, Outcome,
     Plan, Question, TaskConfig, TaskLimits, TaskReport,
 };
-use riposte_runtime::IntegrationsSender;
 
 use crate::exit;
 
@@ -113,17 +111,6 @@ pub struct EvalArgs {
     pub format: GenerateFormat,
 }
 
-const NO_MODEL: &str = "no model is configured. Point riposte at one:
-  OpenAI:      export OPENAI_API_KEY=…   then --provider openai --model gpt-4.1
-  Anthropic:   export ANTHROPIC_API_KEY=…  then --provider anthropic --model claude-sonnet-4-5
-  Ollama:      --provider ollama --base-url http://127.0.0.1:11434/v1 --model qwen2.5-coder
-  Any other OpenAI-compatible server (vLLM, llama.cpp, LM Studio, LiteLLM, Azure OpenAI): --provider openai --base-url URL --model NAME
-The same settings can come from RIPOSTE_LLM_PROVIDER, RIPOSTE_LLM_MODEL, RIPOSTE_LLM_BASE_URL and RIPOSTE_LLM_API_KEY.";
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 /// The model the flags and environment name.
 struct Model {
     provider: Arc<dyn Provider>,
@@ -132,57 +119,36 @@ struct Model {
     name: String,
 }
 
-/// The model provider the flags and environment name. `Err` is a message for exit 2.
+/// The model provider the flags and environment name (`riposte_agent::provider::settings`, the
+/// same resolution as the editor's chat). `Err` is a message for exit 2.
 fn provider_from(args: &ModelArgs) -> Result<Model, String> {
-    let named = args
-        .provider
-        .clone()
-        .or_else(|| env("RIPOSTE_LLM_PROVIDER"));
-    let kind = match named {
-        Some(name) => ProviderKind::parse(&name).ok_or_else(|| {
-            format!("--provider {name}: not a provider riposte knows; use openai (any OpenAI-compatible server, e.g. ollama) or anthropic")
-        })?,
-        None if env("ANTHROPIC_API_KEY").is_some() && env("OPENAI_API_KEY").is_none() => {
-            ProviderKind::Anthropic
-        }
-        None if env("OPENAI_API_KEY").is_some()
-            || args.base_url.is_some()
-            || env("RIPOSTE_LLM_BASE_URL").is_some() =>
-        {
-            ProviderKind::OpenaiCompatible
-        }
-        None => return Err(NO_MODEL.to_string()),
+    let settings = ModelSettings {
+        provider: args.provider.clone(),
+        model: args.model.clone(),
+        base_url: args.base_url.clone(),
+        api_key_env: args.api_key_env.clone(),
     };
-    let Some(model) = args.model.clone().or_else(|| env("RIPOSTE_LLM_MODEL")) else {
-        return Err(format!(
-            "give the model name with --model (or RIPOSTE_LLM_MODEL).\n{NO_MODEL}"
-        ));
+    let resolve = || -> Result<Model, ModelError> {
+        let choice = choose_model(&settings, Front::Terminal)?;
+        let ModelChoice::Http { config, .. } = &choice else {
+            return Err(ModelError::BadModel(format!(
+                "{} is only available in the editor",
+                choice.provider_name()
+            )));
+        };
+        // Read the key once: the provider sends it, the redactor keeps it out of every output.
+        let key = choice.env_key()?;
+        let provider = build_provider(config, key.as_ref())?;
+        Ok(Model {
+            provider,
+            key,
+            name: config.model.clone(),
+        })
     };
-    let mut config = ProviderConfig::from_env(kind, model.clone());
-    config.base_url = args
-        .base_url
-        .clone()
-        .or_else(|| env("RIPOSTE_LLM_BASE_URL"));
-    if let Some(var) = &args.api_key_env {
-        config.key = KeySource::Env(var.clone());
-    } else if env("RIPOSTE_LLM_API_KEY").is_some() {
-        config.key = KeySource::Env("RIPOSTE_LLM_API_KEY".into());
-    }
-    // Read the key once: the provider sends it, the redactor keeps it out of every output.
-    let key = config.resolve_key().map_err(|err| err.to_string())?;
-    config.key = match &key {
-        Some(key) => KeySource::Value(key.clone()),
-        None => KeySource::None,
-    };
-    let provider = config.build().map_err(|err| err.to_string())?;
-    Ok(Model {
-        provider,
-        key,
-        name: model,
-    })
+    resolve().map_err(|err| err.to_string())
 }
 
-/// Everything a task needs from the workspace and the secrets.
+/// Everything a task needs from the workspace and the secrets (environment, then `--secrets`).
 fn task_config(
     root: &Path,
     model: &str,
@@ -191,28 +157,13 @@ fn task_config(
     args: &ModelArgs,
     key: Option<&ApiKey>,
 ) -> anyhow::Result<TaskConfig> {
-    let loaded = riposte_workspace::load(root)
-        .with_context(|| format!("cannot load the workspace {}", root.display()))?;
-    let secrets = riposte_runtime::headless_secrets(args.secrets.as_deref(), &loaded.root)
+    let secrets = riposte_runtime::headless_secrets(args.secrets.as_deref(), root)
         .map_err(anyhow::Error::msg)?;
-    let sender = IntegrationsSender::from_workspace(&loaded.workspace, secrets)
-        .map_err(anyhow::Error::msg)?;
-    let scrubber = Scrubber::new(sender.integrations().redactor());
-    if let Some(key) = key {
-        scrubber.add_secret(key.expose());
-    }
-    Ok(TaskConfig {
-        workspace_root: loaded.root.clone(),
-        model: model.to_string(),
-        mode,
-        auto_approve,
-        limits: TaskLimits {
-            max_steps: args.max_steps.max(1),
-            ..TaskLimits::default()
-        },
-        sender: Arc::new(sender),
-        scrubber,
-    })
+    let limits = TaskLimits {
+        max_steps: args.max_steps.max(1),
+        ..TaskLimits::default()
+    };
+    TaskConfig::for_workspace(root, model, mode, auto_approve, limits, secrets, key)
 }
 
 pub fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
@@ -249,17 +200,47 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     };
     let mode = if args.act { Mode::Act } else { Mode::Plan };
     let config = task_config(&root, &model, mode, auto_approve, &args.model, key.as_ref())?;
-    let frontend = Terminal::new(args.format, !args.non_interactive);
-    let report = riposte_agent::run_task_blocking(
-        provider.as_ref(),
-        &frontend,
-        config,
-        &prompt,
-        &Controls::new(),
-    )
-    .context("cannot start the agent")?;
+    let controls = Controls::new();
+    cancel_on_ctrl_c(&controls);
+    let frontend = Terminal::new(args.format, !args.non_interactive, controls.clone());
+    let report =
+        riposte_agent::run_task_blocking(provider.as_ref(), &frontend, config, &prompt, &controls)
+            .context("cannot start the agent")?;
     frontend.finish(&report);
     Ok(exit_code(&report))
+}
+
+/// The exit code of a second Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: i32 = 130;
+
+/// Ctrl-C cancels the task, which then ends as `cancelled` with its transcript written; a second
+/// Ctrl-C exits at once. The watcher has a thread of its own: the task's thread may be blocked
+/// reading an answer from the terminal.
+fn cancel_on_ctrl_c(controls: &Controls) {
+    let cancel = controls.cancel.clone();
+    let watcher = std::thread::Builder::new()
+        .name("ctrl-c".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    return;
+                }
+                eprintln!("\nriposte: cancelling the task (Ctrl-C again to quit at once)");
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(INTERRUPTED);
+                }
+            });
+        });
+    if let Err(err) = watcher {
+        eprintln!("riposte: Ctrl-C will end the process without a transcript ({err})");
+    }
 }
 
 pub fn exit_code(report: &TaskReport) -> u8 {
@@ -278,24 +259,37 @@ struct Terminal {
     interactive: bool,
     /// Text streamed since the last whole message (so it is not printed twice).
     streamed: Mutex<bool>,
+    /// The task's controls: Ctrl-C at a prompt cancels the wait, not only the next step.
+    controls: Controls,
 }
 
 impl Terminal {
-    fn new(format: GenerateFormat, interactive: bool) -> Self {
+    fn new(format: GenerateFormat, interactive: bool, controls: Controls) -> Self {
         Self {
             format,
             interactive,
             streamed: Mutex::new(false),
+            controls,
         }
     }
 
-    fn ask_line(&self, prompt: &str) -> Option<String> {
+    /// One line from stdin, or `None` at its end or when the task is cancelled. The read runs
+    /// on a thread of its own, so a cancel does not wait for the person to press Enter.
+    async fn ask_line(&self, prompt: &str) -> Option<String> {
         eprint!("{prompt}");
         std::io::stderr().flush().ok();
-        let mut line = String::new();
-        match std::io::stdin().lock().read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line.trim().to_string()),
+        let (sender, line) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = match std::io::stdin().lock().read_line(&mut line) {
+                Ok(0) | Err(_) => None,
+                Ok(_) => Some(line.trim().to_string()),
+            };
+            let _ = sender.send(read);
+        });
+        tokio::select! {
+            read = line => read.ok().flatten(),
+            () = self.controls.cancel.cancelled() => None,
         }
     }
 
@@ -485,7 +479,7 @@ impl Frontend for Terminal {
                 };
             }
             eprintln!("\n{}\n{}", request.summary, request.detail);
-            match self.ask_line("Approve? [y/N, or say why not] ") {
+            match self.ask_line("Approve? [y/N, or say why not] ").await {
                 Some(answer) if matches!(answer.to_ascii_lowercase().as_str(), "y" | "yes") => {
                     Decision::Approve
                 }
@@ -511,7 +505,7 @@ impl Frontend for Terminal {
             for (index, choice) in question.choices.iter().enumerate() {
                 eprintln!("  {}. {choice}", index + 1);
             }
-            let answer = self.ask_line("> ")?;
+            let answer = self.ask_line("> ").await?;
             let picked = answer
                 .parse::<usize>()
                 .ok()
@@ -523,11 +517,12 @@ impl Frontend for Terminal {
 
     fn switch_to_act<'a>(&'a self, _plan: &'a Plan) -> BoxFuture<'a, bool> {
         Box::pin(async move {
-            self.interactive
-                && std::io::stdin().is_terminal()
-                && self
-                    .ask_line("Switch to Act mode and write this playbook? [y/N] ")
-                    .is_some_and(|a| matches!(a.to_ascii_lowercase().as_str(), "y" | "yes"))
+            if !self.interactive || !std::io::stdin().is_terminal() {
+                return false;
+            }
+            self.ask_line("Switch to Act mode and write this playbook? [y/N] ")
+                .await
+                .is_some_and(|a| matches!(a.to_ascii_lowercase().as_str(), "y" | "yes"))
         })
     }
 }

@@ -1,6 +1,6 @@
 //! Riposte's language server, `riposte lsp`: LSP over stdio for playbooks and the workspace's
 //! TOML files (diagnostics, code actions, completion, hover, go to definition, document symbols,
-//! semantic tokens, commands).
+//! semantic tokens, commands) and the chat panel's Plan/Act agent ([`chat`], `riposte/chat/*`).
 //!
 //! The layout follows ruff's `ruff_server`: [`session`] holds the client's capabilities, the
 //! settings, the open documents ([`documents`]) and workspace snapshots ([`workspaces`]);
@@ -9,6 +9,7 @@
 //! `riposte_core` (`check_playbook`, the format parsers, and `riposte_core::ide`), this crate
 //! converts positions and shapes.
 
+pub mod chat;
 pub mod convert;
 pub mod documents;
 pub mod handlers;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::LspService;
 
+use crate::handlers::chat as chat_methods;
 use crate::server::Backend;
 
 /// How `riposte lsp` was started.
@@ -66,6 +68,15 @@ where
         session = Some(std::sync::Arc::clone(backend.session()));
         backend
     })
+    .custom_method(chat_methods::STATUS, Backend::chat_status)
+    .custom_method(chat_methods::START, Backend::chat_start)
+    .custom_method(chat_methods::CANCEL, Backend::chat_cancel)
+    .custom_method(chat_methods::SET_MODE, Backend::chat_set_mode)
+    .custom_method(
+        chat_methods::SET_AUTO_APPROVE,
+        Backend::chat_set_auto_approve,
+    )
+    .custom_method(chat_methods::LM_DELTA, Backend::lm_delta)
     .finish();
     transport::serve(input, output, service, socket).await;
     let clean = session.is_some_and(|session| session.shutdown_requested());

@@ -13,7 +13,7 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
 use crate::documents::{DocumentKind, Placement};
-use crate::handlers::{self, commands};
+use crate::handlers::{self, chat, commands};
 use crate::logging::ClientLog;
 use crate::scheduler::{self, internal_error, panic_message};
 use crate::session::{ChangeRefused, ClientCaps, Session};
@@ -367,6 +367,41 @@ impl LanguageServer for Backend {
 fn is_unsaved_playbook(placement: &Placement) -> bool {
     placement.kind == DocumentKind::Playbook
         && placement.path.as_ref().is_some_and(|path| !path.exists())
+}
+
+/// The chat relay's methods (`docs/chat-protocol.md`), registered with `custom_method` in
+/// `lib.rs`; each runs inside [`guard`] like the standard requests.
+impl Backend {
+    pub async fn chat_status(&self, params: Option<chat::StatusParams>) -> Result<Value> {
+        guard(chat::STATUS, chat::status(&self.session, params)).await
+    }
+
+    pub async fn chat_start(&self, params: chat::StartParams) -> Result<Value> {
+        guard(chat::START, chat::start(&self.session, params)).await
+    }
+
+    pub async fn chat_cancel(&self, params: chat::CancelParams) -> Result<Value> {
+        guard(chat::CANCEL, chat::cancel(&self.session, params)).await
+    }
+
+    pub async fn chat_set_mode(&self, params: chat::SetModeParams) -> Result<Value> {
+        guard(chat::SET_MODE, chat::set_mode(&self.session, params)).await
+    }
+
+    pub async fn chat_set_auto_approve(&self, params: chat::SetAutoApproveParams) -> Result<Value> {
+        guard(
+            chat::SET_AUTO_APPROVE,
+            chat::set_auto_approve(&self.session, params),
+        )
+        .await
+    }
+
+    pub async fn lm_delta(&self, params: chat::DeltaParams) {
+        guard_notification(chat::LM_DELTA, async {
+            chat::lm_delta(&self.session, params)
+        })
+        .await
+    }
 }
 
 impl Backend {

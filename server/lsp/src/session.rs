@@ -15,6 +15,7 @@ use tower_lsp_server::ls_types::{
     Uri,
 };
 
+use crate::chat::Chat;
 use crate::documents::{Document, DocumentKind, DocumentSnapshot, Placement};
 use crate::logging::ClientLog;
 use crate::scheduler::Validation;
@@ -129,6 +130,8 @@ pub struct Session {
     /// Held from "is this still the current version?" to "published", so an older result can
     /// never be published after a newer one.
     pub publish: tokio::sync::Mutex<()>,
+    /// The chat relay's state: the running agent task, `vscode-lm` turns in flight.
+    pub chat: Chat,
 }
 
 #[derive(Default)]
@@ -160,6 +163,7 @@ impl Session {
             settings: RwLock::new(Arc::new(Settings::default())),
             state: Mutex::new(State::default()),
             publish: tokio::sync::Mutex::new(()),
+            chat: Chat::default(),
         }
     }
 

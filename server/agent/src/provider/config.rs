@@ -216,7 +216,7 @@ impl ProviderConfig {
             .unwrap_or(self.kind.default_base_url())
     }
 
-    fn is_loopback(&self) -> bool {
+    pub(crate) fn is_loopback(&self) -> bool {
         url::Url::parse(self.base_url())
             .ok()
             .and_then(|url| url.host_str().map(str::to_owned))

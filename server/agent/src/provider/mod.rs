@@ -140,8 +140,13 @@ pub mod anthropic;
 pub mod config;
 pub mod openai;
 pub mod price;
+pub mod settings;
 mod transport;
 
 pub use config::{
     ApiKey, ConfigError, KeyHeader, KeySource, Limits, ProviderConfig, ProviderKind, RetryPolicy,
+};
+pub use settings::{
+    Front, ModelChoice, ModelError, ModelSettings, NO_MODEL, SettingsSource, build_provider,
+    choose_model,
 };

@@ -1,6 +1,8 @@
 //! One file per request. Each converts positions, runs the core's `ide` function for the
 //! request on the blocking pool (isolated: a panic is an internal error), and converts back.
+//! `chat.rs` is the chat panel's `riposte/chat/*` requests, relayed to the agent (`crate::chat`).
 
+pub mod chat;
 pub mod code_action;
 pub mod commands;
 pub mod completion;

@@ -123,7 +123,12 @@ pub async fn test(
     // then refuses to start with a message naming the profile, the field and the variable.
     let editor = Arc::new(MapSecrets::new());
     for (profile, field) in &prepared.wanted {
-        if let Some(value) = ask_secret(session, profile, field).await {
+        let params = json!({ "profile": profile, "field": field });
+        let what = format!(
+            "`{field}` for `{profile}` ({} is unset)",
+            secret_env_var(profile, field)
+        );
+        if let Some(value) = ask_secret(session, params, &what).await {
             editor.set(profile.clone(), field.clone(), value);
         }
     }
@@ -320,10 +325,11 @@ fn prepare(session: &Session, uri: &Uri, alert: AlertArg, env: &EnvSecrets) -> R
     })
 }
 
-/// One field from the editor, or `None` (declined, no answer in time, or not a string). Neither
-/// the value nor the answer is ever logged.
-async fn ask_secret(session: &Session, profile: &str, field: &str) -> Option<SecretString> {
-    let params = json!({ "profile": profile, "field": field });
+/// One secret from the editor: `params` says which (`{"profile", "field"}` for a profile's field,
+/// with `"ask": false` to answer from the store only; `{"llm", "field"}` for a model key).
+/// `None` when declined, not answered in time, or not a string. Neither the value nor the answer
+/// is ever logged; `what` names the secret in log lines (never a value).
+pub async fn ask_secret(session: &Session, params: Value, what: &str) -> Option<SecretString> {
     let answer = tokio::time::timeout(
         SECRET_TIMEOUT,
         session.client.send_request::<SecretRequest>(params),
@@ -333,22 +339,19 @@ async fn ask_secret(session: &Session, profile: &str, field: &str) -> Option<Sec
         Ok(Ok(answer)) => {
             let value = answer.get("value").and_then(Value::as_str).unwrap_or("");
             if value.is_empty() {
-                tracing::info!(
-                    "the editor has no `{field}` for `{profile}` (nor is {} set)",
-                    secret_env_var(profile, field)
-                );
+                tracing::info!("riposte/secret: the editor has no value for {what}");
                 None
             } else {
                 Some(SecretString::new(value))
             }
         }
         Ok(Err(_)) => {
-            tracing::warn!("riposte/secret for `{profile}` `{field}` failed in the client");
+            tracing::warn!("riposte/secret for {what} failed in the client");
             None
         }
         Err(_) => {
             tracing::warn!(
-                "the client did not answer riposte/secret for `{profile}` `{field}` within {} s",
+                "the client did not answer riposte/secret for {what} within {} s",
                 SECRET_TIMEOUT.as_secs()
             );
             None
