@@ -21,6 +21,8 @@ if [ -z "${RIPOSTE_SERVER_BINARY:-}" ]; then
   cargo build --locked --bin riposte
   export RIPOSTE_SERVER_BINARY=target/debug/riposte
 fi
+printf '\n== cargo build --example llm-standin (the scripted model the chat spec talks to)\n' >&2
+cargo build --locked -p riposte_agent --example llm-standin
 
 printf '\n== npm run package\n' >&2
 npm run --silent package >&2
@@ -30,4 +32,5 @@ rm -f tests/extension/artifacts/*.png
 CODE_SERVER="$code_server" \
 NODE24_BIN="$node24_bin" \
 RIPOSTE_VSIX="$PWD/riposte.vsix" \
-  node --test --test-concurrency=1 --test-timeout=900000 tests/extension/e2e.test.mjs tests/extension/engine.e2e.test.mjs
+LLM_STANDIN="$PWD/target/debug/examples/llm-standin" \
+  node --test --test-concurrency=1 --test-timeout=900000 tests/extension/e2e.test.mjs tests/extension/engine.e2e.test.mjs tests/extension/chat.e2e.test.mjs

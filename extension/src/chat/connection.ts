@@ -18,10 +18,7 @@ export interface ChatConnection {
   onNotification(method: string, handler: Handler): void;
 }
 
-/**
- * The ServerManager's current LanguageClient. Its public `languageClient` getter when it has one;
- * until then its `client` field (it has no other hook for custom methods).
- */
+/** The ServerManager's current LanguageClient (a restart makes a new one). */
 function currentClient(server: ServerManager): LanguageClient | undefined {
   return server.languageClient;
 }
@@ -54,7 +51,9 @@ export function chatConnection(server: ServerManager): ChatConnection & { dispos
   return {
     async request(method, params, token) {
       const client = await running();
-      return await client.sendRequest<unknown>(method, params, token);
+      // An `undefined` token would be sent as a second positional parameter (params become an
+      // array), which the server cannot read as its params object.
+      return token === undefined ? await client.sendRequest<unknown>(method, params) : await client.sendRequest<unknown>(method, params, token);
     },
     async notify(method, params) {
       const client = await running();
