@@ -87,7 +87,11 @@ const settingsBox = h(
   h(
     "div",
     { class: "row" },
-    button("Save", "chat-settings-save", () => post({ type: "saveSettings", settings: currentSettings() })),
+    button("Save", "chat-settings-save", () => {
+      post({ type: "saveSettings", settings: currentSettings() });
+      // Saved: give the room back to the conversation (the model line above says what is in use).
+      settingsBox.open = false;
+    }),
     button("Set API key…", "chat-settings-key", () => post({ type: "setKey", provider: providerSelect.value }), "secondary"),
     h("span", { class: "muted" }, "The key goes to the editor's secret store, never to the settings."),
   ),
