@@ -307,6 +307,8 @@ describe("the agent's chat panel", { timeout: 900_000 }, () => {
     await byId("chat-finished").waitFor({ state: "visible", timeout: 90_000 });
     assert.equal(await byId("chat-finished").getAttribute("data-outcome"), "provider_failed");
     assert.match((await byId("chat-error").allInnerTexts()).join("\n"), /ended early|cut|stream/i);
+    // The rate limit before it was announced, with the wait the provider asked for.
+    assert.match(await chat().locator("body").innerText(), /rate limited[^\n]*trying again in 1\.0 s/i);
     // The panel is ready for the next task.
     assert.equal(await byId("chat-send").isEnabled(), true);
     await byId("chat-finished").scrollIntoViewIfNeeded();

@@ -488,10 +488,20 @@ impl Task<'_> {
                 .min(self.config.limits.max_tokens_per_turn),
         };
         let frontend = self.frontend;
-        let on_event = move |event: StreamEvent| {
-            if let StreamEvent::TextDelta(text) = event {
-                frontend.event(&Event::TextDelta { text });
-            }
+        let on_event = move |event: StreamEvent| match event {
+            StreamEvent::TextDelta(text) => frontend.event(&Event::TextDelta { text }),
+            StreamEvent::Retrying {
+                reason,
+                after,
+                attempt,
+                attempts,
+            } => frontend.event(&Event::Notice {
+                message: format!(
+                    "{reason}; trying again in {:.1} s (attempt {attempt} of {attempts})",
+                    after.as_secs_f64()
+                ),
+            }),
+            StreamEvent::ToolCallStarted { .. } => {}
         };
         let cancel = self.controls.cancel.clone();
         tokio::select! {

@@ -125,7 +125,7 @@ async fn streamed_text_arrives_in_deltas_with_usage() {
             .iter()
             .filter_map(|e| match e {
                 StreamEvent::TextDelta(text) => Some(text.as_str()),
-                StreamEvent::ToolCallStarted { .. } => None,
+                _ => None,
             })
             .collect();
         assert!(deltas.len() > 1, "{kind:?}: text came in one piece");
@@ -334,11 +334,28 @@ async fn rate_limits_wait_for_retry_after_then_succeed() {
         ]))
         .await;
         let started = Instant::now();
-        let (result, _) = complete(&*provider(kind, &standin), &request()).await;
+        let (result, events) = complete(&*provider(kind, &standin), &request()).await;
         assert_eq!(
             result.unwrap_or_else(|e| panic!("{kind:?}: {e}")).text,
             "Back again."
         );
+        // The wait is announced, with why and how long.
+        let retries: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Retrying {
+                    reason,
+                    after,
+                    attempt,
+                    ..
+                } => Some((reason.clone(), *after, *attempt)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(retries.len(), 1, "{kind:?}: {retries:?}");
+        assert!(retries[0].0.contains("rate limited"), "{retries:?}");
+        assert_eq!(retries[0].1, Duration::from_secs(1));
+        assert_eq!(retries[0].2, 2);
         // The backoff is 10 ms: waiting a second means the header was honoured.
         assert!(
             started.elapsed() >= Duration::from_millis(950),

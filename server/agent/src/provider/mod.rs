@@ -58,7 +58,20 @@ pub struct Usage {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     TextDelta(String),
-    ToolCallStarted { id: String, name: String },
+    ToolCallStarted {
+        id: String,
+        name: String,
+    },
+    /// The provider failed in a way worth another try (429, 5xx, a dropped connection) and the
+    /// turn is sent again after `after`; the person sees why the answer is late.
+    Retrying {
+        /// The failure, key scrubbed.
+        reason: String,
+        after: std::time::Duration,
+        /// The attempt about to be made (2 for the first retry), of `attempts` in all.
+        attempt: u32,
+        attempts: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

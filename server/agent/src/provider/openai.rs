@@ -72,7 +72,7 @@ impl OpenAiCompatible {
         let body = request_body(request);
         let response = self
             .transport
-            .post(&self.url, &self.headers, &body, cancel)
+            .post(&self.url, &self.headers, &body, events, cancel)
             .await?;
         let mut stream = self.transport.events(response)?;
         let mut turn = Turn::default();

@@ -13,8 +13,8 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 use tokio_util::sync::CancellationToken;
 
-use super::ProviderError;
 use super::config::{ApiKey, ConfigError, Limits, ProviderConfig, RetryPolicy};
+use super::{ProviderError, StreamEvent};
 
 /// Error bodies are read up to this size: enough for any provider's message.
 const ERROR_BODY_CAP: usize = 64 * 1024;
@@ -145,12 +145,14 @@ impl Transport {
         }
     }
 
-    /// POSTs `body` and returns the successful response, after bounded retries.
+    /// POSTs `body` and returns the successful response, after bounded retries (each announced
+    /// to `events` as [`StreamEvent::Retrying`]).
     pub(crate) async fn post(
         &self,
         url: &url::Url,
         headers: &HeaderMap,
         body: &serde_json::Value,
+        events: &(dyn Fn(StreamEvent) + Send + Sync),
         cancel: &CancellationToken,
     ) -> Result<reqwest::Response, ProviderError> {
         let body = serde_json::to_vec(body).map_err(|e| ProviderError::Malformed {
@@ -201,6 +203,12 @@ impl Transport {
                 Some(wait) => wait,
                 None => self.backoff(attempt),
             };
+            events(StreamEvent::Retrying {
+                reason: failure.error.to_string(),
+                after: wait,
+                attempt: attempt + 1,
+                attempts,
+            });
             tokio::select! {
                 _ = cancel.cancelled() => return Err(ProviderError::Cancelled),
                 _ = tokio::time::sleep(wait) => {}
