@@ -27,17 +27,10 @@ const VT_PROMPT: &str = "Comment VirusTotal verdicts for the URLs of an alert.";
 /// Every model setting of the environment blanked (empty counts as unset), so only what a test
 /// gives counts.
 fn no_model_env() -> Vec<(String, String)> {
-    [
-        "OPENAI_API_KEY",
-        "ANTHROPIC_API_KEY",
-        "RIPOSTE_LLM_PROVIDER",
-        "RIPOSTE_LLM_MODEL",
-        "RIPOSTE_LLM_BASE_URL",
-        "RIPOSTE_LLM_API_KEY",
-    ]
-    .iter()
-    .map(|name| (name.to_string(), String::new()))
-    .collect()
+    standin::MODEL_ENV_VARS
+        .iter()
+        .map(|name| (name.to_string(), String::new()))
+        .collect()
 }
 
 /// The panel's side of the connection: chat messages in the order they came, answered by the
@@ -215,19 +208,8 @@ async fn bench() -> Bench {
 }
 
 async fn llm(script: &str) -> standin::Standin {
-    let script = standin::Script::load(&repo_root().join("fixtures/llm").join(script)).unwrap();
-    let mut planted: Vec<String> = secrets::values().iter().map(|s| s.to_string()).collect();
-    planted.push(LLM_KEY.to_owned());
-    standin::Standin::start(
-        script,
-        standin::Options {
-            key: Some(LLM_KEY.to_owned()),
-            planted_secrets: planted,
-        },
-        0,
-    )
-    .await
-    .unwrap()
+    let planted = secrets::values().iter().map(|s| s.to_string()).collect();
+    standin::play(script, LLM_KEY, planted).await
 }
 
 fn panel(

@@ -33,14 +33,7 @@ impl Run {
 /// `riposte ARGS` in `cwd` with `stdin` fed in (then closed) and only `env` for the model.
 async fn riposte(args: &[&str], cwd: &Path, env: &[(&str, &str)], stdin: &str) -> Run {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_riposte"));
-    for var in [
-        "OPENAI_API_KEY",
-        "ANTHROPIC_API_KEY",
-        "RIPOSTE_LLM_PROVIDER",
-        "RIPOSTE_LLM_MODEL",
-        "RIPOSTE_LLM_BASE_URL",
-        "RIPOSTE_LLM_API_KEY",
-    ] {
+    for var in standin::MODEL_ENV_VARS {
         command.env_remove(var);
     }
     let mut child = command

@@ -81,13 +81,7 @@ async fn bench() -> Bench {
 /// Runs `riposte ARGS` in `cwd`, stdin closed, with only `env` for model and secrets settings.
 async fn riposte(args: &[&str], cwd: &Path, env: &[(String, String)]) -> Outcome {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_riposte"));
-    for var in [
-        "OPENAI_API_KEY",
-        "ANTHROPIC_API_KEY",
-        "RIPOSTE_LLM_PROVIDER",
-        "RIPOSTE_LLM_MODEL",
-        "RIPOSTE_LLM_BASE_URL",
-    ] {
+    for var in standin::MODEL_ENV_VARS {
         command.env_remove(var);
     }
     let output = command
@@ -113,20 +107,8 @@ async fn riposte(args: &[&str], cwd: &Path, env: &[(String, String)]) -> Outcome
 }
 
 async fn llm(script: &str) -> standin::Standin {
-    let path = repo_root().join("fixtures/llm").join(script);
-    let script = standin::Script::load(&path).unwrap();
-    let mut planted: Vec<String> = secrets::values().iter().map(|s| s.to_string()).collect();
-    planted.push(LLM_KEY.to_owned());
-    standin::Standin::start(
-        script,
-        standin::Options {
-            key: Some(LLM_KEY.to_owned()),
-            planted_secrets: planted,
-        },
-        0,
-    )
-    .await
-    .unwrap()
+    let planted = secrets::values().iter().map(|s| s.to_string()).collect();
+    standin::play(script, LLM_KEY, planted).await
 }
 
 fn model_args(wire: Wire, llm: &standin::Standin) -> Vec<String> {

@@ -229,6 +229,38 @@ impl Standin {
     }
 }
 
+/// Every environment variable that chooses a model or holds its key: tests clear them all, so
+/// only what a test sets counts.
+pub const MODEL_ENV_VARS: &[&str] = &[
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "RIPOSTE_LLM_PROVIDER",
+    "RIPOSTE_LLM_MODEL",
+    "RIPOSTE_LLM_BASE_URL",
+    "RIPOSTE_LLM_API_KEY",
+];
+
+/// The stand-in on a free port playing `fixtures/llm/<script>`: it takes only `key`, and fails
+/// any request that carries one of `planted` or the key itself.
+pub async fn play(script: &str, key: &str, mut planted: Vec<String>) -> Standin {
+    // Both crates that include this module sit at server/<crate>.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/llm")
+        .join(script);
+    let script = Script::load(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    planted.push(key.to_owned());
+    Standin::start(
+        script,
+        Options {
+            key: Some(key.to_owned()),
+            planted_secrets: planted,
+        },
+        0,
+    )
+    .await
+    .expect("the LLM stand-in listens on 127.0.0.1")
+}
+
 /// A port nothing listens on (bound, then released).
 pub async fn closed_port() -> u16 {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
