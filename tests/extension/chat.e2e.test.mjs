@@ -10,7 +10,8 @@
 // and gets a validated, documented, dry-run playbook with the token count shown. Then a model that
 // writes in Plan mode is refused in front of them, a task waiting for approval is cancelled, a
 // request to send a secret away finds no secret and its fetch is rejected on its card, and a
-// stream cut mid-answer ends the task with a clear message.
+// stream cut mid-answer ends the task with a clear message. Last, the editor's own models
+// (`vscode.lm` through `riposte/lm/complete`): code-server has none, and the panel says so.
 // Screenshots: tests/extension/artifacts/chat-*.png.
 //
 // Run through scripts/extension-e2e.sh, which builds the stand-in and sets LLM_STANDIN.
@@ -314,5 +315,24 @@ describe("the agent's chat panel", { timeout: 900_000 }, () => {
     await byId("chat-finished").scrollIntoViewIfNeeded();
     await shot("chat-stream-cut");
     assertNoViolation();
+  });
+
+  test("the editor's own models: with none installed, the panel says which extension provides one", async () => {
+    await byId("chat-new-task").click();
+    await waitFor("a cleared panel", async () => (await byId("chat-finished").count()) === 0, 15_000);
+    // The settings folded away after the first save: open them again.
+    if (!(await byId("chat-settings-provider").isVisible())) await chat().locator("summary", { hasText: "Model settings" }).click();
+    await byId("chat-settings-provider").selectOption("vscode-lm");
+    await byId("chat-settings-model").fill("");
+    await byId("chat-settings-base-url").fill("");
+    await byId("chat-settings-save").click();
+    await waitFor("the editor's models in use", async () => /vscode-lm/.test(await byId("chat-model").innerText()), 30_000);
+    await byId("chat-prompt").fill("Comment the VirusTotal verdicts of the alert's URLs.");
+    await byId("chat-send").click();
+    // The turn goes to the editor (riposte/lm/complete), which has no chat model in code-server.
+    await byId("chat-finished").waitFor({ state: "visible", timeout: 60_000 });
+    assert.equal(await byId("chat-finished").getAttribute("data-outcome"), "provider_failed");
+    assert.match((await byId("chat-error").allInnerTexts()).join("\n"), /no chat model[\s\S]*Copilot/i);
+    await shot("chat-editor-models-none");
   });
 });
