@@ -11,7 +11,8 @@
 // writes in Plan mode is refused in front of them, a task waiting for approval is cancelled, a
 // request to send a secret away finds no secret and its fetch is rejected on its card, and a
 // stream cut mid-answer ends the task with a clear message. Last, the editor's own models
-// (`vscode.lm` through `riposte/lm/complete`): code-server has none, and the panel says so.
+// (`vscode.lm` through `riposte/lm/complete`): code-server has none, and the panel says so; and a
+// plan that needs a profile the workspace lacks offers to create it.
 // Screenshots: tests/extension/artifacts/chat-*.png.
 //
 // Run through scripts/extension-e2e.sh, which builds the stand-in and sets LLM_STANDIN.
@@ -334,5 +335,35 @@ describe("the agent's chat panel", { timeout: 900_000 }, () => {
     assert.equal(await byId("chat-finished").getAttribute("data-outcome"), "provider_failed");
     assert.match((await byId("chat-error").allInnerTexts()).join("\n"), /no chat model[\s\S]*Copilot/i);
     await shot("chat-editor-models-none");
+  });
+
+  test("a plan that needs a missing profile offers to create it, with its name filled in", async () => {
+    await playScript("plan-missing-profile.json");
+    // Back to the stand-in after the editor's-models test.
+    if (!(await byId("chat-settings-provider").isVisible())) await chat().locator("summary", { hasText: "Model settings" }).click();
+    await byId("chat-settings-provider").selectOption("openai-compatible");
+    await byId("chat-settings-model").fill("riposte-standin");
+    await byId("chat-settings-base-url").fill(`http://127.0.0.1:${standinPort}/v1`);
+    await byId("chat-settings-save").click();
+    await waitFor("the stand-in in use", async () => /riposte-standin/.test(await byId("chat-model").innerText()), 30_000);
+    await byId("chat-new-task").click();
+    await waitFor("a cleared panel", async () => (await byId("chat-finished").count()) === 0, 15_000);
+    await byId("chat-prompt").fill("When a phishing alert comes in, find who else got the message in Mimecast.");
+    await byId("chat-send").click();
+    const create = byId("chat-create-profile").and(chat().locator('[data-profile="Mimecast"]'));
+    await create.waitFor({ state: "visible", timeout: 60_000 });
+    await create.scrollIntoViewIfNeeded();
+    await shot("chat-plan-missing-profile");
+    await create.click();
+    // The New Integration Profile flow opens in the editor with the plan's name filled in.
+    const input = page.locator(".quick-input-widget input");
+    await waitFor("the profile flow with the name", async () => (await input.isVisible()) && (await input.inputValue()) === "Mimecast", 15_000);
+    await shot("chat-create-profile-flow");
+    await page.keyboard.press("Escape");
+    assert.ok(!existsSync(path.join(workspace, "integrations", "mimecast.toml")), "a cancelled flow wrote a profile");
+    await byId("chat-plan").locator('[data-testid="chat-keep-plan"]').click();
+    await byId("chat-finished").waitFor({ state: "visible", timeout: 30_000 });
+    assert.equal(await byId("chat-finished").getAttribute("data-outcome"), "plan_ready");
+    assertNoViolation();
   });
 });
