@@ -43,14 +43,18 @@ pub const EDITOR_MODELS: &str = "vscode-lm";
 /// The variable that names the key for every provider, read before the provider's own.
 const KEY_ENV: &str = "RIPOSTE_LLM_API_KEY";
 
-/// What a person configured; empty or missing fields fall back to the environment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a person configured; empty or missing fields fall back to the environment. Also the
+/// chat protocol's `ModelSettings` (`{"provider", "model", "baseUrl"}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ModelSettings {
     /// `openai` (and the OpenAI-compatible names), `anthropic`, or `vscode-lm`.
     pub provider: Option<String>,
     pub model: Option<String>,
     pub base_url: Option<String>,
-    /// The environment variable holding the key (`--api-key-env`); never the key itself.
+    /// The environment variable holding the key (`--api-key-env`); never the key itself. The
+    /// terminal's only: an editor cannot name a variable of the server's environment.
+    #[serde(skip)]
     pub api_key_env: Option<String>,
 }
 

@@ -27,7 +27,7 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::Uri;
 
 use super::commands::request_failed;
-use super::test_run::ask_secret;
+use super::test_run::{ask_secret, secrets_wanted};
 use crate::chat::Running;
 use crate::chat::lm::EditorModels;
 use crate::chat::relay::Relay;
@@ -41,41 +41,13 @@ pub const SET_MODE: &str = "riposte/chat/setMode";
 pub const SET_AUTO_APPROVE: &str = "riposte/chat/setAutoApprove";
 pub const LM_DELTA: &str = "riposte/lm/delta";
 
-/// `ModelSettings` on the wire; empty fields fall back to the server's environment.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WireModel {
-    #[serde(default)]
-    provider: Option<String>,
-    #[serde(default)]
-    model: Option<String>,
-    #[serde(default)]
-    base_url: Option<String>,
-}
-
-impl WireModel {
-    fn settings(model: Option<&WireModel>) -> ModelSettings {
-        let model = model.unwrap_or(&WireModel {
-            provider: None,
-            model: None,
-            base_url: None,
-        });
-        ModelSettings {
-            provider: model.provider.clone(),
-            model: model.model.clone(),
-            base_url: model.base_url.clone(),
-            api_key_env: None,
-        }
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusParams {
     #[serde(default)]
     workspace: Option<String>,
     #[serde(default)]
-    model: Option<WireModel>,
+    model: Option<ModelSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,7 +61,7 @@ pub struct StartParams {
     #[serde(default)]
     auto_approve: Vec<String>,
     #[serde(default)]
-    model: Option<WireModel>,
+    model: Option<ModelSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,7 +153,7 @@ fn workspace_root(session: &Session, workspace: Option<&str>) -> Result<PathBuf>
 
 pub async fn status(session: &Arc<Session>, params: Option<StatusParams>) -> Result<Value> {
     let params = params.unwrap_or_default();
-    let settings = WireModel::settings(params.model.as_ref());
+    let settings = params.model.clone().unwrap_or_default();
     let (model, no_model) = match choose_model(&settings, Front::Editor) {
         Ok(choice) => (
             json!({
@@ -260,7 +232,7 @@ async fn prepare(
     auto_approve: AutoApprove,
 ) -> Result<(Arc<dyn Provider>, TaskConfig)> {
     let root = workspace_root(session, params.workspace.as_deref())?;
-    let settings = WireModel::settings(params.model.as_ref());
+    let settings = params.model.clone().unwrap_or_default();
     let choice = choose_model(&settings, Front::Editor).map_err(|err| model_error(&err))?;
     let (provider, key): (Arc<dyn Provider>, Option<ApiKey>) = match &choice {
         ModelChoice::Http { config, .. } => {
@@ -324,16 +296,7 @@ async fn integration_secrets(
         let root = root.to_path_buf();
         blocking(START, move || {
             let snapshot = session.workspace(Some(&root));
-            let mut wanted = Vec::new();
-            for entry in snapshot.workspace.profiles() {
-                let name = &entry.profile.name;
-                for field in entry.profile.auth.secret_fields() {
-                    if field.required && env.secret(name, field.name).is_none() {
-                        wanted.push((name.clone(), field.name.to_string()));
-                    }
-                }
-            }
-            wanted
+            secrets_wanted(snapshot.workspace.profiles(), env.as_ref())
         })
         .await?
     };

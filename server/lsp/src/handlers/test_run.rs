@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use riposte_core::formats::profile::secret_env_var;
+use riposte_core::workspace::ProfileEntry;
 use riposte_runtime::secrets::{ChainSecrets, EnvSecrets, MapSecrets, SecretSource, SecretString};
 use riposte_runtime::{
     AlertInput, Cancel, DEFAULT_GRAPH_PROFILE, IntegrationsSender, Progress, ProgressSink,
@@ -298,17 +299,11 @@ fn prepare(session: &Session, uri: &Uri, alert: AlertArg, env: &EnvSecrets) -> R
             }
         }
     };
-    let mut wanted = Vec::new();
-    for name in &profiles {
-        let Some(entry) = workspace.profile(name) else {
-            continue; // the runtime names an unknown profile itself
-        };
-        for field in entry.profile.auth.secret_fields() {
-            if field.required && env.secret(name, field.name).is_none() {
-                wanted.push((name.clone(), field.name.to_string()));
-            }
-        }
-    }
+    // An unknown profile is left out: the runtime names it itself.
+    let wanted = secrets_wanted(
+        profiles.iter().filter_map(|name| workspace.profile(name)),
+        env,
+    );
     let loaded = LoadedWorkspace {
         root,
         has_config: true,
@@ -323,6 +318,24 @@ fn prepare(session: &Session, uri: &Uri, alert: AlertArg, env: &EnvSecrets) -> R
         alert,
         wanted,
     })
+}
+
+/// The required secret fields of `profiles` that `env` does not hold, as (profile, field): what
+/// the server asks the editor for.
+pub(super) fn secrets_wanted<'a>(
+    profiles: impl Iterator<Item = &'a ProfileEntry>,
+    env: &dyn SecretSource,
+) -> Vec<(String, String)> {
+    let mut wanted = Vec::new();
+    for entry in profiles {
+        let name = &entry.profile.name;
+        for field in entry.profile.auth.secret_fields() {
+            if field.required && env.secret(name, field.name).is_none() {
+                wanted.push((name.clone(), field.name.to_string()));
+            }
+        }
+    }
+    wanted
 }
 
 /// One secret from the editor: `params` says which (`{"profile", "field"}` for a profile's field,
