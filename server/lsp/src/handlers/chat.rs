@@ -26,8 +26,9 @@ use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::Uri;
 
+use super::commands::CLIENT_TIMEOUT;
 use super::commands::request_failed;
-use super::test_run::{ask_secret, secrets_wanted};
+use super::test_run::{SECRET_TIMEOUT, ask_secret, secrets_wanted};
 use crate::chat::Running;
 use crate::chat::lm::EditorModels;
 use crate::chat::relay::Relay;
@@ -241,7 +242,7 @@ async fn prepare(
                 Err(missing) => {
                     let params = json!({ "llm": choice.provider_name(), "field": "api_key" });
                     let what = format!("the model key of {chat_id}");
-                    match ask_secret(session, params, &what).await {
+                    match ask_secret(session, params, &what, SECRET_TIMEOUT).await {
                         Some(value) => Some(ApiKey::new(value.expose())),
                         None => return Err(model_error(&missing)),
                     }
@@ -304,7 +305,7 @@ async fn integration_secrets(
     for (profile, field) in wanted {
         let params = json!({ "profile": profile, "field": field, "ask": false });
         let what = format!("an integration secret of {chat_id}");
-        if let Some(value) = ask_secret(session, params, &what).await {
+        if let Some(value) = ask_secret(session, params, &what, CLIENT_TIMEOUT).await {
             editor.set(profile, field, value);
         }
     }

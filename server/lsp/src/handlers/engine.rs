@@ -24,6 +24,7 @@ use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::Uri;
 
 use super::commands::{CLIENT_TIMEOUT, request_failed, uri_argument};
+use super::test_run::ask_secret;
 use crate::convert;
 use crate::documents::Placement;
 use crate::scheduler::blocking;
@@ -39,17 +40,6 @@ pub const DEACTIVATE: &str = "riposte.engine.deactivate";
 
 /// The `riposte.engine.*` commands, advertised with the others.
 pub const COMMANDS: &[&str] = &[PLAYBOOKS, RULES, RUNS, RUN, ACTIVITY, ACTIVATE, DEACTIVATE];
-
-/// `riposte/secret` for the engine's token (the same method as a profile's secrets, another
-/// shape: `{"engine": url, "field": "token"}`).
-enum TokenRequest {}
-
-impl tower_lsp_server::ls_types::request::Request for TokenRequest {
-    type Params = Value;
-    /// Read as a `Value`: a deserialisation error would quote the value.
-    type Result = Value;
-    const METHOD: &'static str = "riposte/secret";
-}
 
 /// Whether a save also activates the version it stored.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -336,32 +326,11 @@ async fn connect(
     EngineClient::new(&target).map_err(engine_error)
 }
 
-/// The engine's token from the editor's secret store, or `None`. Neither the value nor the
-/// answer is logged.
+/// The engine's token from the editor's secret store (never a prompt), or `None`.
 async fn ask_token(session: &Session, url: &str) -> Option<Token> {
     let params = json!({ "engine": url, "field": "token" });
-    let answer = tokio::time::timeout(
-        CLIENT_TIMEOUT,
-        session.client.send_request::<TokenRequest>(params),
-    )
-    .await;
-    match answer {
-        Ok(Ok(answer)) => answer
-            .get("value")
-            .and_then(Value::as_str)
-            .and_then(Token::new),
-        Ok(Err(_)) => {
-            tracing::debug!("riposte/secret for the engine token failed in the client");
-            None
-        }
-        Err(_) => {
-            tracing::warn!(
-                "the client did not answer riposte/secret for the engine token within {} s",
-                CLIENT_TIMEOUT.as_secs()
-            );
-            None
-        }
-    }
+    let token = ask_secret(session, params, "the engine token", CLIENT_TIMEOUT).await?;
+    Token::new(token.expose().to_string())
 }
 
 /// An engine error as a JSON-RPC error: the client's words (which name the engine, the status and

@@ -129,7 +129,7 @@ pub async fn test(
             "`{field}` for `{profile}` ({} is unset)",
             secret_env_var(profile, field)
         );
-        if let Some(value) = ask_secret(session, params, &what).await {
+        if let Some(value) = ask_secret(session, params, &what, SECRET_TIMEOUT).await {
             editor.set(profile.clone(), field.clone(), value);
         }
     }
@@ -339,15 +339,22 @@ pub(super) fn secrets_wanted<'a>(
 }
 
 /// One secret from the editor: `params` says which (`{"profile", "field"}` for a profile's field,
-/// with `"ask": false` to answer from the store only; `{"llm", "field"}` for a model key).
-/// `None` when declined, not answered in time, or not a string. Neither the value nor the answer
-/// is ever logged; `what` names the secret in log lines (never a value).
-pub async fn ask_secret(session: &Session, params: Value, what: &str) -> Option<SecretString> {
-    let answer = tokio::time::timeout(
-        SECRET_TIMEOUT,
-        session.client.send_request::<SecretRequest>(params),
-    )
-    .await;
+/// with `"ask": false` to answer from the store only; `{"llm", "field"}` for a model key;
+/// `{"engine", "field": "token"}` for the engine's token).
+/// `None` when declined, not answered `within`, or not a string. Neither the value nor the answer
+/// is ever logged; `what` names the secret in log lines (never a value). `within` is
+/// [`SECRET_TIMEOUT`] when the editor may ask the person, [`CLIENT_TIMEOUT`] when it answers from
+/// its store.
+///
+/// [`CLIENT_TIMEOUT`]: super::commands::CLIENT_TIMEOUT
+pub async fn ask_secret(
+    session: &Session,
+    params: Value,
+    what: &str,
+    within: Duration,
+) -> Option<SecretString> {
+    let answer =
+        tokio::time::timeout(within, session.client.send_request::<SecretRequest>(params)).await;
     match answer {
         Ok(Ok(answer)) => {
             let value = answer.get("value").and_then(Value::as_str).unwrap_or("");
@@ -365,7 +372,7 @@ pub async fn ask_secret(session: &Session, params: Value, what: &str) -> Option<
         Err(_) => {
             tracing::warn!(
                 "the client did not answer riposte/secret for {what} within {} s",
-                SECRET_TIMEOUT.as_secs()
+                within.as_secs()
             );
             None
         }
